@@ -1,0 +1,3 @@
+"""vantagepoint: a programmable network measurement testbed."""
+
+__version__ = "0.1.0"

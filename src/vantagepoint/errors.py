@@ -1,0 +1,114 @@
+"""One error tree for the whole platform; each error knows its HTTP status.
+
+    VantageError (500)
+    ├── Invalid (422)          carries a list of Problem(pointer, message)
+    ├── Unauthorized (401)
+    ├── Forbidden (403)
+    ├── NotFound (404)
+    ├── Conflict (409)
+    │   └── InvalidTransition (409)
+    ├── Unschedulable (409)
+    └── ToolError (500)        raised by tools; init refusals carry the reason
+
+The core maps these to JSON bodies ``{"error", "message", "problems"}``; the
+client raises the same classes from those bodies; the CLI prints them and exits
+non-zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where (RFC 6901 JSON pointer) and what."""
+
+    pointer: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+class VantageError(Exception):
+    status = 500
+    code = "error"
+
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.problems = list(problems or [])
+
+    def to_dict(self) -> dict:
+        return {
+            "error": self.code,
+            "message": self.message,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+    def __str__(self) -> str:
+        if not self.problems:
+            return self.message
+        lines = [self.message] + [f"  {p.pointer or '/'}: {p.message}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class Invalid(VantageError):
+    status = 422
+    code = "invalid"
+
+
+class Unauthorized(VantageError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(VantageError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(VantageError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(VantageError):
+    status = 409
+    code = "conflict"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class Unschedulable(VantageError):
+    status = 409
+    code = "unschedulable"
+
+
+class ToolError(VantageError):
+    code = "tool_error"
+
+
+ERRORS_BY_CODE: dict[str, type[VantageError]] = {
+    cls.code: cls
+    for cls in (
+        VantageError, Invalid, Unauthorized, Forbidden, NotFound,
+        Conflict, InvalidTransition, Unschedulable, ToolError,
+    )
+}
+
+
+def error_from_dict(status: int, body: dict) -> VantageError:
+    """Rebuild an error from a core response body (used by the client)."""
+    cls = ERRORS_BY_CODE.get(str(body.get("error")), VantageError)
+    problems = [
+        Problem(str(p.get("pointer", "")), str(p.get("message", "")))
+        for p in body.get("problems") or []
+        if isinstance(p, dict)
+    ]
+    err = cls(str(body.get("message") or f"HTTP {status}"), problems)
+    err.status = status
+    return err

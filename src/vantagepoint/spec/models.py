@@ -1,0 +1,105 @@
+"""Scenario, task and action specs (pydantic 2, unknown fields refused).
+
+A scenario holds tasks; a task holds actions. Tasks and actions may be written
+inline or as ``{ref: name}`` to one stored on its own, so one fix reaches every
+scenario that uses it. A scenario holds no times: those belong to an execution.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+
+from vantagepoint.spec.conditions import parse_condition
+from vantagepoint.spec.tools import NAME_PATTERN
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _inline_or_ref(value: Any) -> str:
+    """Tell ``{ref: name}`` from an inline spec so errors name one shape only."""
+    if isinstance(value, dict):
+        return "~ref" if "ref" in value else "~inline"
+    return "~ref" if isinstance(value, (ActionRef, TaskRef)) else "~inline"
+
+
+class ActionRef(_Spec):
+    """A reference to an action stored on its own."""
+
+    ref: str = Field(pattern=NAME_PATTERN)
+
+
+class ActionSpec(_Spec):
+    """One tool instance on one node (and interface) for part of an execution."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    node: str = Field(min_length=1, max_length=128)
+    interface: str | None = Field(None, max_length=32)
+    tool: str = Field(pattern=NAME_PATTERN)
+    version: str | None = Field(None, max_length=32)
+    config: dict[str, Any] = Field(default_factory=dict)
+    results: list[str] = Field(default_factory=list)
+    conditions: list[str] = Field(default_factory=list)
+    start: float = Field(0.0, ge=0, description="Offset from the execution's start, seconds.")
+    duration: float | None = Field(
+        None, gt=0, description="Seconds; the rest of the execution when unset."
+    )
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("conditions")
+    @classmethod
+    def _conditions_parse(cls, value: list[str]) -> list[str]:
+        for text in value:
+            parse_condition(text)
+        return value
+
+    def period(self, execution_duration: float) -> tuple[float, float]:
+        """The activity period as half-open ``[start, end)`` offsets, clipped."""
+        end = execution_duration if self.duration is None else self.start + self.duration
+        return self.start, min(end, execution_duration)
+
+
+class TaskRef(_Spec):
+    """A reference to a task stored on its own."""
+
+    ref: str = Field(pattern=NAME_PATTERN)
+
+
+class TaskSpec(_Spec):
+    """A named group of actions, reusable by reference."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    actions: list[
+        Annotated[
+            Annotated[ActionSpec, Tag("~inline")] | Annotated[ActionRef, Tag("~ref")],
+            Discriminator(_inline_or_ref),
+        ]
+    ] = Field(default_factory=list)
+
+
+class ScenarioSpec(_Spec):
+    """A named set of tasks; the unit that is validated and executed."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    tasks: list[
+        Annotated[
+            Annotated[TaskSpec, Tag("~inline")] | Annotated[TaskRef, Tag("~ref")],
+            Discriminator(_inline_or_ref),
+        ]
+    ] = Field(default_factory=list)
+
+    def actions(self) -> list[ActionSpec]:
+        """Every inline action (call on a resolved spec to get them all)."""
+        return [
+            action
+            for task in self.tasks if isinstance(task, TaskSpec)
+            for action in task.actions if isinstance(action, ActionSpec)
+        ]

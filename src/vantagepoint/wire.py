@@ -1,0 +1,248 @@
+"""Versioned wire models shared by core, agent and client (unknown fields refused).
+
+Times in the API are RFC 3339 UTC strings; result and log timestamps are epoch
+seconds (float), as results carry them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from vantagepoint.spec.tools import NAME_PATTERN, ToolInfo
+
+API_PREFIX = "/api/v1"
+NODE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExecState(StrEnum):
+    QUEUED = "queued"
+    DEPLOYING = "deploying"
+    READY = "ready"
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class NodeState(StrEnum):
+    """One node's part in one execution."""
+
+    ASSIGNED = "assigned"
+    READY = "ready"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+# ---- agent -> core --------------------------------------------------------
+
+class Interface(Wire):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    device: str | None = Field(None, max_length=64)
+
+
+class NodeRegistration(Wire):
+    name: str = Field(pattern=NODE_NAME_PATTERN)
+    interfaces: list[Interface] = Field(default_factory=list)
+    attributes: dict[str, str] = Field(default_factory=dict)
+    tools: list[ToolInfo] = Field(default_factory=list)
+    tool_errors: dict[str, str] = Field(default_factory=dict)
+    agent_version: str = ""
+
+
+class Heartbeat(Wire):
+    ts: float | None = None
+
+
+class NodeReport(Wire):
+    """An agent's word on its part of an execution."""
+
+    state: Literal["ready", "failed", "done"]
+    reason: str | None = Field(None, max_length=4000)
+
+
+class ResultRecord(Wire):
+    kind: Literal["result"] = "result"
+    seq: int = Field(ge=1)
+    execution_id: int
+    action: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=NAME_PATTERN)
+    ts: float
+    value: Any
+
+
+class LogRecord(Wire):
+    kind: Literal["log"] = "log"
+    seq: int = Field(ge=1)
+    execution_id: int
+    action: str | None = None
+    ts: float
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    message: str = Field(max_length=16000)
+
+
+Record = Annotated[ResultRecord | LogRecord, Field(discriminator="kind")]
+
+
+class RecordBatch(Wire):
+    """Spooled records; (node, spool_id, seq) makes every upload idempotent."""
+
+    spool_id: str = Field(pattern=r"^[A-Za-z0-9-]{8,64}$")
+    records: list[Record] = Field(max_length=10000)
+
+
+class BatchAck(Wire):
+    received: int
+    stored: int
+    max_seq: int
+
+
+# ---- core -> agent --------------------------------------------------------
+
+class Assignment(Wire):
+    """One execution as one node must carry it out."""
+
+    execution_id: int
+    state: ExecState
+    node_state: NodeState
+    reason: str | None = None
+    start_at: datetime
+    run_at: datetime | None = None
+    duration: float
+    actions: list[dict[str, Any]]
+
+
+# ---- users ----------------------------------------------------------------
+
+class UserCreate(Wire):
+    name: str = Field(pattern=NAME_PATTERN)
+    admin: bool = False
+    password: str | None = Field(None, min_length=8, max_length=256)
+
+
+class UserOut(Wire):
+    name: str
+    admin: bool
+    created_at: datetime
+
+
+class TokenCreate(Wire):
+    label: str = Field("", max_length=128)
+    user: str | None = Field(None, description="Admin only: issue for another user.")
+
+
+class NodeTokenCreate(Wire):
+    node: str = Field(pattern=NODE_NAME_PATTERN)
+    label: str = Field("", max_length=128)
+
+
+class TokenOut(Wire):
+    id: int
+    label: str
+    kind: Literal["user", "node"]
+    user: str | None = None
+    node: str | None = None
+    created_at: datetime
+    token: str | None = Field(None, description="The secret; shown once, at creation.")
+
+
+# ---- nodes and tools ------------------------------------------------------
+
+class NodeOut(Wire):
+    name: str
+    interfaces: list[Interface]
+    attributes: dict[str, str]
+    tools: list[str] = Field(description="name@version of each tool offered")
+    tool_errors: dict[str, str] = Field(default_factory=dict)
+    online: bool
+    last_seen: datetime | None
+    registered_at: datetime | None
+    agent_version: str = ""
+
+
+class ToolOut(Wire):
+    name: str
+    version: str
+    description: str
+    config_schema: dict[str, Any]
+    results: list[dict[str, Any]]
+    dynamic_results: bool
+    nodes: list[str]
+
+
+# ---- specs ----------------------------------------------------------------
+
+class StoredSpec(Wire):
+    """A stored scenario, task or action."""
+
+    kind: Literal["scenario", "task", "action"]
+    name: str
+    version: int
+    owner: str
+    spec: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+# ---- executions -----------------------------------------------------------
+
+class ExecutionCreate(Wire):
+    scenario: str = Field(pattern=NAME_PATTERN)
+    start: datetime | None = Field(None, description="UTC start; now when omitted.")
+    duration: float = Field(gt=0, le=40 * 86400, description="Seconds.")
+
+
+class ExecutionNodeOut(Wire):
+    node: str
+    state: NodeState
+    reason: str | None
+
+
+class ExecutionOut(Wire):
+    id: int
+    owner: str
+    scenario: str
+    scenario_version: int
+    state: ExecState
+    reason: str | None
+    start_at: datetime
+    run_at: datetime | None
+    duration: float
+    started_at: datetime | None
+    ended_at: datetime | None
+    created_at: datetime
+    nodes: list[ExecutionNodeOut]
+    snapshot: dict[str, Any] | None = None
+
+
+class LogOut(Wire):
+    id: int
+    ts: float
+    node: str | None
+    action: str | None
+    level: str
+    message: str
+
+
+class ResultOut(Wire):
+    id: int
+    execution: int
+    node: str
+    action: str
+    name: str
+    ts: float
+    value: Any
+
+
+class ResultPage(Wire):
+    items: list[ResultOut]
+    next_cursor: int | None = Field(None, description="Pass as ?cursor= for the next page.")
