@@ -1,0 +1,113 @@
+"""The agents' side: registration, heartbeats, assignments, reports and record upload."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy import select
+
+from vantagepoint.core.api.deps import CurrentNode, SessionDep, SettingsDep
+from vantagepoint.core.api.nodes import node_out
+from vantagepoint.core.ingest import ingest
+from vantagepoint.core.run.coordinator import lock_execution, step
+from vantagepoint.core.run.logbook import core_log
+from vantagepoint.core.run.states import NODE_ACTIVE, NODE_FINAL, check_node
+from vantagepoint.core.store.models import Execution, ExecutionNode, Node
+from vantagepoint.core.store.types import utcnow
+from vantagepoint.errors import Forbidden, NotFound
+from vantagepoint.wire import (
+    Assignment,
+    BatchAck,
+    ExecState,
+    Heartbeat,
+    NodeOut,
+    NodeRegistration,
+    NodeReport,
+    NodeState,
+    RecordBatch,
+)
+
+router = APIRouter(prefix="/agent", tags=["agent"])
+OFFERED = [ExecState.DEPLOYING, ExecState.READY, ExecState.RUNNING]
+
+
+@router.post("/register", summary="Register or update this node")
+def register(body: NodeRegistration, db: SessionDep, settings: SettingsDep,
+             node_name: CurrentNode) -> NodeOut:
+    """Record the node's interfaces, attributes and tools; the name must be the token's."""
+    if body.name != node_name:
+        raise Forbidden(f"this token enrols node {node_name!r}, not {body.name!r}")
+    node = db.scalar(select(Node).where(Node.name == node_name))
+    if node is None:
+        node = Node(name=node_name)
+        db.add(node)
+    now = utcnow()
+    node.interfaces = [i.model_dump() for i in body.interfaces]
+    node.attributes = body.attributes
+    node.tools = [t.model_dump(mode="json") for t in body.tools]
+    node.tool_errors = body.tool_errors
+    node.agent_version = body.agent_version
+    node.registered_at, node.last_seen = now, now
+    db.flush()
+    return node_out(node, settings.node_offline_seconds)
+
+
+def _node(db, name: str) -> Node:
+    node = db.scalar(select(Node).where(Node.name == name))
+    if node is None:
+        raise NotFound(f"node {name!r} is not registered; POST /agent/register first")
+    return node
+
+
+@router.post("/heartbeat", summary="Heartbeat")
+def heartbeat(body: Heartbeat, db: SessionDep, node_name: CurrentNode) -> dict[str, float]:
+    """Mark the node alive; the answer carries the core's clock."""
+    _node(db, node_name).last_seen = utcnow()
+    return {"server_time": utcnow().timestamp()}
+
+
+def assignment(ex: Execution, part: ExecutionNode) -> Assignment:
+    actions = [a for t in ex.snapshot["tasks"] for a in t["actions"]
+               if a["node"] == part.node_name]
+    return Assignment(execution_id=ex.id, state=ex.state, node_state=part.state,
+                      reason=ex.reason, start_at=ex.start_at, run_at=ex.run_at,
+                      duration=ex.duration, actions=actions)
+
+
+@router.get("/assignments", summary="This node's current work")
+def assignments(db: SessionDep, node_name: CurrentNode) -> list[Assignment]:
+    """Executions being deployed or run in which this node's part is not final."""
+    _node(db, node_name).last_seen = utcnow()
+    rows = db.execute(
+        select(Execution, ExecutionNode)
+        .join(ExecutionNode, ExecutionNode.execution_id == Execution.id)
+        .where(ExecutionNode.node_name == node_name,
+               ExecutionNode.state.in_([s.value for s in NODE_ACTIVE]),
+               Execution.state.in_([s.value for s in OFFERED]))
+        .order_by(Execution.start_at))
+    return [assignment(ex, part) for ex, part in rows]
+
+
+@router.post("/executions/{execution_id}/report", summary="Report this node's part")
+def report(execution_id: int, body: NodeReport, request: Request, db: SessionDep,
+           node_name: CurrentNode) -> Assignment:
+    """ready (every init succeeded), failed (with the reason) or done (all uploaded)."""
+    ex = lock_execution(db, execution_id)
+    part = next((p for p in ex.nodes if p.node_name == node_name), None) if ex else None
+    if part is None:
+        raise NotFound(f"node {node_name!r} takes no part in execution {execution_id}")
+    target = NodeState(body.state)
+    if part.state not in NODE_FINAL and part.state != target:
+        part.state = check_node(part.state, target)
+        part.reason = body.reason
+        part.updated_at = utcnow()
+        core_log(db, ex.id, f"node {node_name} reports {target}"
+                            + (f": {body.reason}" if body.reason else ""),
+                 level="error" if target == NodeState.FAILED else "info", node=node_name)
+        step(db, ex, request.app.state.settings, utcnow())
+    return assignment(ex, part)
+
+
+@router.post("/records", summary="Upload spooled results and log lines")
+def records(body: RecordBatch, db: SessionDep, node_name: CurrentNode) -> BatchAck:
+    """Idempotent: a record already stored (same node, spool and seq) is skipped."""
+    return ingest(db, node_name, body)

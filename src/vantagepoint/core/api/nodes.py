@@ -1,0 +1,63 @@
+"""The fleet: nodes and the tool catalog they advertise."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from vantagepoint.core.api.deps import CurrentUser, SessionDep, SettingsDep
+from vantagepoint.core.catalog import is_online
+from vantagepoint.core.store.models import Node
+from vantagepoint.errors import NotFound
+from vantagepoint.wire import Interface, NodeOut, ToolOut
+
+router = APIRouter(tags=["fleet"])
+
+
+def node_out(node: Node, offline_after: float) -> NodeOut:
+    return NodeOut(
+        name=node.name,
+        interfaces=[Interface.model_validate(i) for i in node.interfaces],
+        attributes=node.attributes,
+        tools=[f"{t['name']}@{t['version']}" for t in node.tools],
+        tool_errors=node.tool_errors,
+        online=is_online(node, offline_after),
+        last_seen=node.last_seen,
+        registered_at=node.registered_at,
+        agent_version=node.agent_version,
+    )
+
+
+@router.get("/nodes", summary="List nodes")
+def list_nodes(db: SessionDep, settings: SettingsDep, _: CurrentUser) -> list[NodeOut]:
+    """Every registered node with its interfaces, attributes, tools and liveness."""
+    nodes = db.scalars(select(Node).order_by(Node.name))
+    return [node_out(n, settings.node_offline_seconds) for n in nodes]
+
+
+@router.get("/nodes/{name}", summary="One node")
+def get_node(name: str, db: SessionDep, settings: SettingsDep, _: CurrentUser) -> NodeOut:
+    """One node by name."""
+    node = db.scalar(select(Node).where(Node.name == name))
+    if node is None:
+        raise NotFound(f"no node {name!r}")
+    return node_out(node, settings.node_offline_seconds)
+
+
+@router.get("/tools", summary="Tool catalog")
+def list_tools(db: SessionDep, _: CurrentUser) -> list[ToolOut]:
+    """Every tool version some node offers, with the nodes that offer it."""
+    catalog: dict[tuple[str, str], ToolOut] = {}
+    for node in db.scalars(select(Node).order_by(Node.name)):
+        for tool in node.tools:
+            key = (tool["name"], tool["version"])
+            entry = catalog.get(key)
+            if entry is None:
+                entry = catalog[key] = ToolOut(
+                    name=tool["name"], version=tool["version"],
+                    description=tool.get("description", ""),
+                    config_schema=tool.get("config_schema", {}),
+                    results=tool.get("results", []),
+                    dynamic_results=tool.get("dynamic_results", False), nodes=[])
+            entry.nodes.append(node.name)
+    return [catalog[k] for k in sorted(catalog)]

@@ -1,0 +1,94 @@
+"""The core's FastAPI application, built by ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+import vantagepoint
+from vantagepoint.config import CoreSettings
+from vantagepoint.core.api import agent, executions, nodes, results, specs, users
+from vantagepoint.core.bootstrap import ensure_admin
+from vantagepoint.core.run.coordinator import Coordinator
+from vantagepoint.core.store.db import make_engine, make_sessionmaker
+from vantagepoint.errors import Invalid, Problem, VantageError
+from vantagepoint.spec.pointers import join
+from vantagepoint.wire import API_PREFIX
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: CoreSettings | None = None) -> FastAPI:
+    """Build the app; the database is migrated and the coordinator started on start-up."""
+    settings = settings or CoreSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        token = ensure_admin(settings)
+        if token and settings.admin_token_file is None and settings.admin_token is None:
+            log.warning("admin token (shown once): %s", token)
+        engine = make_engine(settings.database_url)
+        app.state.sessions = make_sessionmaker(engine)
+        coordinator = Coordinator(app.state.sessions, settings)
+        coordinator.start()
+        try:
+            yield
+        finally:
+            coordinator.stop()
+            engine.dispose()
+
+    app = FastAPI(title="vantagepoint", version=vantagepoint.__version__, lifespan=lifespan,
+                  description="A programmable network measurement testbed.")
+    app.state.settings = settings
+    app.include_router(api_router(), prefix=API_PREFIX)
+    _error_handlers(app)
+    return app
+
+
+def api_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/health", tags=["health"], summary="Liveness")
+    def health() -> dict[str, str]:
+        """Answers without a token while the core runs."""
+        return {"status": "ok", "version": vantagepoint.__version__}
+
+    for module in (users, nodes, executions, results, agent):
+        router.include_router(module.router)
+    for spec_router in specs.routers:
+        router.include_router(spec_router)
+    return router
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(VantageError)
+    async def vantage_error(_: Request, exc: VantageError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [Problem(_pointer(e["loc"]), e["msg"]) for e in exc.errors()]
+        return JSONResponse(Invalid("the request is not valid", problems).to_dict(),
+                            status_code=422)
+
+
+def _pointer(loc) -> str:
+    """A JSON pointer into the body, or ``query:name`` for parameters."""
+    where, *rest = loc
+    rest = [p for p in rest if not (isinstance(p, str) and p.startswith("~"))]
+    if where == "body":
+        return join("", *rest)
+    return f"{where}:{'.'.join(map(str, rest))}"
+
+
+def serve(settings: CoreSettings, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Run the core in this process until interrupted."""
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                timeout_graceful_shutdown=5)

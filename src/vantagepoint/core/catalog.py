@@ -1,0 +1,57 @@
+"""The validation catalog backed by the store: the fleet, and one owner's stored specs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vantagepoint.core.store.models import Node, Spec
+from vantagepoint.core.store.types import utcnow
+from vantagepoint.spec.tools import ToolInfo
+from vantagepoint.spec.validate import NodeView
+
+
+def node_view(node: Node) -> NodeView:
+    return NodeView(
+        name=node.name,
+        interfaces=[i["name"] for i in node.interfaces],
+        tools=[ToolInfo.model_validate(t) for t in node.tools],
+    )
+
+
+def is_online(node: Node, offline_after: float, now: datetime | None = None) -> bool:
+    if node.last_seen is None:
+        return False
+    return (now or utcnow()) - node.last_seen < timedelta(seconds=offline_after)
+
+
+class StoreCatalog:
+    """Implements ``vantagepoint.spec.validate.Catalog`` for one owner."""
+
+    def __init__(self, db: Session, owner_id: int):
+        self.db, self.owner_id = db, owner_id
+        self._nodes: dict[str, NodeView | None] = {}
+
+    def node(self, name: str) -> NodeView | None:
+        if name not in self._nodes:
+            row = self.db.scalar(select(Node).where(Node.name == name))
+            self._nodes[name] = node_view(row) if row is not None else None
+        return self._nodes[name]
+
+    def task(self, name: str) -> dict[str, Any] | None:
+        return self._spec("task", name)
+
+    def action(self, name: str) -> dict[str, Any] | None:
+        return self._spec("action", name)
+
+    def _spec(self, kind: str, name: str) -> dict[str, Any] | None:
+        row = find_spec(self.db, kind, self.owner_id, name)
+        return row.spec if row is not None else None
+
+
+def find_spec(db: Session, kind: str, owner_id: int, name: str) -> Spec | None:
+    return db.scalar(select(Spec).where(
+        Spec.kind == kind, Spec.owner_id == owner_id, Spec.name == name))

@@ -1,0 +1,80 @@
+"""Idempotent ingest of spooled records: (node, spool_id, seq) is stored once, ever."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from vantagepoint.core.store.models import ExecutionNode, LogEntry, Result
+from vantagepoint.errors import Forbidden
+from vantagepoint.wire import BatchAck, LogRecord, RecordBatch, ResultRecord
+
+_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def ingest(db: Session, node: str, batch: RecordBatch) -> BatchAck:
+    """Store a batch; records seen before are skipped, so a retried upload never duplicates."""
+    _check_executions(db, node, {r.execution_id for r in batch.records})
+    results = [_result_row(node, batch.spool_id, r) for r in batch.records
+               if isinstance(r, ResultRecord)]
+    logs = [_log_row(node, batch.spool_id, r) for r in batch.records if isinstance(r, LogRecord)]
+    stored = _insert_new(db, Result, results, "uq_results_origin")
+    stored += _insert_new(db, LogEntry, logs, "uq_logs_origin")
+    max_seq = max((r.seq for r in batch.records), default=0)
+    return BatchAck(received=len(batch.records), stored=stored, max_seq=max_seq)
+
+
+def _check_executions(db: Session, node: str, ids: set[int]) -> None:
+    """A node may only write into executions it takes part in."""
+    if not ids:
+        return
+    known = set(db.scalars(select(ExecutionNode.execution_id).where(
+        ExecutionNode.node_name == node, ExecutionNode.execution_id.in_(ids))))
+    missing = ids - known
+    if missing:
+        raise Forbidden(f"node {node!r} takes no part in execution(s) "
+                        f"{', '.join(map(str, sorted(missing)))}")
+
+
+def numeric(value: Any) -> float | None:
+    """The value as a float when it is a finite number (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _result_row(node: str, spool_id: str, r: ResultRecord) -> dict[str, Any]:
+    return dict(execution_id=r.execution_id, node_name=node, action=r.action, name=r.name,
+                ts=r.ts, value=r.value, value_num=numeric(r.value), spool_id=spool_id,
+                seq=r.seq)
+
+
+def _log_row(node: str, spool_id: str, r: LogRecord) -> dict[str, Any]:
+    return dict(execution_id=r.execution_id, node_name=node, action=r.action, ts=r.ts,
+                level=r.level, message=r.message, spool_id=spool_id, seq=r.seq)
+
+
+def _insert_new(db: Session, model, rows: list[dict[str, Any]], constraint: str) -> int:
+    """Insert rows whose origin is new; return how many were new."""
+    if not rows:
+        return 0
+    dialect = db.get_bind().dialect.name
+    insert = _INSERTS[dialect](model)
+    if dialect == "postgresql":
+        stmt = insert.on_conflict_do_nothing(constraint=constraint)
+    else:
+        stmt = insert.on_conflict_do_nothing(index_elements=["node_name", "spool_id", "seq"])
+    seen = _count_seen(db, model, rows)
+    db.execute(stmt, rows)
+    return len(rows) - seen
+
+
+def _count_seen(db: Session, model, rows: list[dict[str, Any]]) -> int:
+    seqs = [r["seq"] for r in rows]
+    return db.scalar(select(func.count()).select_from(model).where(
+        model.node_name == rows[0]["node_name"], model.spool_id == rows[0]["spool_id"],
+        model.seq.between(min(seqs), max(seqs)))) or 0

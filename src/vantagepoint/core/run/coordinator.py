@@ -1,0 +1,143 @@
+"""Moves executions through their states: deploy window, barrier, start, end, timeouts.
+
+Every decision is a pure function of the execution, its node parts and the
+clock, so the same step can run from the periodic tick or right after an
+agent's report; each runs in its own transaction with the row locked.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from vantagepoint.config import CoreSettings
+from vantagepoint.core.run.logbook import core_log
+from vantagepoint.core.run.states import EXEC_FINAL, NODE_FINAL, check_exec, check_node
+from vantagepoint.core.store.models import Execution
+from vantagepoint.core.store.types import utcnow
+from vantagepoint.wire import ExecState as E
+from vantagepoint.wire import NodeState as N
+
+log = logging.getLogger(__name__)
+ACTIVE = [s.value for s in E if s not in EXEC_FINAL]
+
+
+def move(db: Session, ex: Execution, target: E, reason: str | None = None) -> None:
+    """Change an execution's state (checked), logging it; final states stop every part."""
+    ex.state = check_exec(ex.state, target)
+    if reason:
+        ex.reason = reason
+    core_log(db, ex.id, f"execution {target}" + (f": {reason}" if reason else ""),
+             level="error" if target == E.FAILED else "info")
+    if target in EXEC_FINAL:
+        ex.ended_at = ex.ended_at or utcnow()
+        _stop_parts(db, ex, reason or str(target))
+
+
+def _stop_parts(db: Session, ex: Execution, reason: str) -> None:
+    for part in ex.nodes:
+        if part.state not in NODE_FINAL:
+            part.state = check_node(part.state, N.CANCELED)
+            part.reason = reason
+            part.updated_at = utcnow()
+            core_log(db, ex.id, f"canceled on node {part.node_name}", node=part.node_name)
+
+
+def step(db: Session, ex: Execution, settings: CoreSettings, now: datetime) -> None:
+    """Advance one execution as far as its parts and the clock allow."""
+    if ex.state in EXEC_FINAL:
+        return
+    failed = [p for p in ex.nodes if p.state == N.FAILED]
+    if failed:
+        part = failed[0]
+        move(db, ex, E.FAILED, f"node {part.node_name}: {part.reason or 'failed'}")
+        return
+    deploy_from = ex.start_at - timedelta(seconds=settings.deploy_ahead_seconds)
+    if ex.state == E.QUEUED and now >= deploy_from:
+        move(db, ex, E.DEPLOYING)
+    if ex.state == E.DEPLOYING:
+        _barrier(db, ex, settings, now)
+    if ex.state == E.READY and now >= ex.run_at:
+        _start(db, ex)
+    if ex.state == E.RUNNING:
+        _end(db, ex, settings, now)
+
+
+def _barrier(db: Session, ex: Execution, settings: CoreSettings, now: datetime) -> None:
+    waiting = [p.node_name for p in ex.nodes if p.state != N.READY]
+    if not waiting:
+        ex.run_at = max(ex.start_at, now + timedelta(seconds=settings.start_margin_seconds))
+        move(db, ex, E.READY, None)
+        core_log(db, ex.id, f"every node is ready; the run starts at {ex.run_at.isoformat()}")
+    elif now > ex.start_at + timedelta(seconds=settings.ready_timeout_seconds):
+        move(db, ex, E.FAILED, f"node(s) not ready in time: {', '.join(waiting)}")
+
+
+def _start(db: Session, ex: Execution) -> None:
+    ex.started_at = ex.run_at
+    for part in ex.nodes:
+        if part.state == N.READY:
+            part.state = check_node(part.state, N.RUNNING)
+            part.updated_at = utcnow()
+    move(db, ex, E.RUNNING)
+
+
+def _end(db: Session, ex: Execution, settings: CoreSettings, now: datetime) -> None:
+    pending = [p.node_name for p in ex.nodes if p.state != N.DONE]
+    if not pending:
+        move(db, ex, E.FINISHED)
+        return
+    deadline = ex.run_at + timedelta(seconds=ex.duration + settings.end_grace_seconds)
+    if now > deadline:
+        move(db, ex, E.FAILED, f"node(s) did not report the end of the run: {', '.join(pending)}")
+
+
+def lock_execution(db: Session, execution_id: int) -> Execution | None:
+    """Load an execution for update (a row lock on PostgreSQL)."""
+    return db.scalar(select(Execution).where(Execution.id == execution_id).with_for_update())
+
+
+def advance(sessions: sessionmaker, settings: CoreSettings, execution_id: int) -> None:
+    """Step one execution in its own transaction."""
+    with sessions.begin() as db:
+        ex = lock_execution(db, execution_id)
+        if ex is not None:
+            step(db, ex, settings, utcnow())
+
+
+def advance_all(sessions: sessionmaker, settings: CoreSettings) -> None:
+    """Step every execution that is not final."""
+    with sessions() as db:
+        ids = db.scalars(select(Execution.id).where(Execution.state.in_(ACTIVE))).all()
+    for execution_id in ids:
+        try:
+            advance(sessions, settings, execution_id)
+        except Exception:  # one bad execution must not stall the others
+            log.exception("advancing execution %s failed", execution_id)
+
+
+class Coordinator:
+    """A daemon thread that ticks ``advance_all``; started and stopped with the app."""
+
+    def __init__(self, sessions: sessionmaker, settings: CoreSettings):
+        self.sessions, self.settings = sessions, settings
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="coordinator", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.settings.tick_seconds):
+            try:
+                advance_all(self.sessions, self.settings)
+            except Exception:
+                log.exception("coordinator tick failed")

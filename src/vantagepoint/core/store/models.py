@@ -1,0 +1,174 @@
+"""The tables. Portable SQL only: the same models serve SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from vantagepoint.core.store.types import UTCDateTime, utcnow
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Token(Base):
+    """An API secret, stored only as its SHA-256; kind 'user' or 'node'."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(String(128), default="")
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    node_name: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User | None] = relationship()
+
+
+class Node(Base):
+    __tablename__ = "nodes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    interfaces: Mapped[list[Any]] = mapped_column(default=list)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tools: Mapped[list[Any]] = mapped_column(default=list)
+    tool_errors: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    agent_version: Mapped[str] = mapped_column(String(32), default="")
+    registered_at: Mapped[datetime | None]
+    last_seen: Mapped[datetime | None]
+
+
+class Spec(Base):
+    """A stored scenario, task or action document, versioned on change."""
+
+    __tablename__ = "specs"
+    __table_args__ = (UniqueConstraint("kind", "owner_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(default=1)
+    spec: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[User] = relationship()
+
+
+class Execution(Base):
+    """One run of a scenario, with the frozen snapshot of what it runs."""
+
+    __tablename__ = "executions"
+    __table_args__ = (Index("ix_executions_state", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    scenario_name: Mapped[str] = mapped_column(String(64))
+    scenario_version: Mapped[int]
+    snapshot: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    start_at: Mapped[datetime]
+    run_at: Mapped[datetime | None]
+    duration: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[User] = relationship()
+    nodes: Mapped[list[ExecutionNode]] = relationship(
+        back_populates="execution", order_by="ExecutionNode.node_name"
+    )
+
+
+class ExecutionNode(Base):
+    """One node's part in one execution."""
+
+    __tablename__ = "execution_nodes"
+    __table_args__ = (
+        UniqueConstraint("execution_id", "node_name"),
+        Index("ix_execution_nodes_node_state", "node_name", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("executions.id"))
+    node_name: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    execution: Mapped[Execution] = relationship(back_populates="nodes")
+
+
+class Result(Base):
+    """One typed value from an action; (node, spool_id, seq) makes ingest idempotent."""
+
+    __tablename__ = "results"
+    __table_args__ = (
+        UniqueConstraint("node_name", "spool_id", "seq", name="uq_results_origin"),
+        Index("ix_results_query", "execution_id", "action", "name", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("executions.id"))
+    node_name: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[float] = mapped_column(Float)
+    value: Mapped[Any] = mapped_column(JSON)
+    value_num: Mapped[float | None] = mapped_column(Float)
+    spool_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class LogEntry(Base):
+    """A line of an execution's log, from the core (no node) or an agent."""
+
+    __tablename__ = "logs"
+    __table_args__ = (
+        UniqueConstraint("node_name", "spool_id", "seq", name="uq_logs_origin"),
+        Index("ix_logs_execution", "execution_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("executions.id"))
+    node_name: Mapped[str | None] = mapped_column(String(128))
+    action: Mapped[str | None] = mapped_column(String(64))
+    ts: Mapped[float] = mapped_column(Float)
+    level: Mapped[str] = mapped_column(String(8))
+    message: Mapped[str] = mapped_column(Text)
+    spool_id: Mapped[str | None] = mapped_column(String(64))
+    seq: Mapped[int | None] = mapped_column(BigInteger)
