@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 import vantagepoint
+from vantagepoint import web
 from vantagepoint.config import CoreSettings
 from vantagepoint.core.api import agent, executions, nodes, results, specs, users
 from vantagepoint.core.bootstrap import ensure_admin
@@ -46,6 +47,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
                   description="A programmable network measurement testbed.")
     app.state.settings = settings
     app.include_router(api_router(), prefix=API_PREFIX)
+    app.include_router(web.router)
     _error_handlers(app)
     return app
 
