@@ -1,0 +1,109 @@
+"""The agent's side of the REST contract (docs/api.md, "Agent"): one method per route.
+
+Network failures raise ``httpx.HTTPError``; answers other than 2xx raise the
+matching ``VantageError`` (with ``status``). ``is_permanent`` tells a refusal
+the core will repeat (4xx) from one worth retrying (network, 5xx, 401, 408, 429).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from pydantic import TypeAdapter
+
+from vantagepoint.config import AgentSettings
+from vantagepoint.errors import VantageError, error_from_dict
+from vantagepoint.wire import (
+    API_PREFIX,
+    Assignment,
+    BatchAck,
+    Heartbeat,
+    NodeRegistration,
+    NodeReport,
+    RecordBatch,
+)
+
+# Everything a call to the core may raise: network, HTTP answer, unreadable body.
+FAILURES = (httpx.HTTPError, VantageError, ValueError)
+_RETRY_STATUSES = frozenset({401, 408, 425, 429})
+_ASSIGNMENTS = TypeAdapter(list[Assignment])
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """True when the core refused for good (a 4xx other than 401/408/425/429)."""
+    status = getattr(exc, "status", None) if isinstance(exc, VantageError) else None
+    return status is not None and 400 <= status < 500 and status not in _RETRY_STATUSES
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a failed call, for the agent's own log."""
+    if isinstance(exc, VantageError):
+        return f"HTTP {getattr(exc, 'status', '?')}: {exc.message}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class CoreClient:
+    """An httpx client bound to the core, authenticated with the node token."""
+
+    def __init__(self, settings: AgentSettings, transport: httpx.BaseTransport | None = None,
+                 timeout: float = 10.0):
+        self._http = httpx.Client(
+            base_url=settings.core_url.rstrip("/") + API_PREFIX,
+            headers={"Authorization": f"Bearer {settings.token}"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            transport=transport)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def register(self, registration: NodeRegistration) -> dict[str, Any]:
+        """POST /agent/register; the answer is the core's NodeOut."""
+        return self._call("POST", "/agent/register", registration)
+
+    def heartbeat(self, ts: float, timeout: float | None = None) -> float | None:
+        """POST /agent/heartbeat; return the core's clock (epoch seconds) if given."""
+        answer = self._call("POST", "/agent/heartbeat", Heartbeat(ts=ts), timeout)
+        server_time = (answer or {}).get("server_time")
+        return float(server_time) if server_time is not None else None
+
+    def assignments(self) -> list[Assignment]:
+        """GET /agent/assignments: every execution in which this node's part is not final."""
+        return _ASSIGNMENTS.validate_python(self._call("GET", "/agent/assignments"))
+
+    def report(self, execution_id: int, report: NodeReport,
+               timeout: float | None = None) -> Assignment:
+        """POST /agent/executions/{id}/report."""
+        answer = self._call("POST", f"/agent/executions/{int(execution_id)}/report",
+                            report, timeout)
+        return Assignment.model_validate(answer)
+
+    def upload(self, batch: RecordBatch, timeout: float | None = None) -> BatchAck:
+        """POST /agent/records (idempotent by node, spool_id and seq)."""
+        return BatchAck.model_validate(self._call("POST", "/agent/records", batch, timeout))
+
+    def _call(self, method: str, path: str, body: Any = None,
+              timeout: float | None = None) -> Any:
+        kwargs: dict[str, Any] = {}
+        if body is not None:
+            kwargs["json"] = body.model_dump(mode="json", exclude_none=False)
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        response = self._http.request(method, path, **kwargs)
+        if response.is_success:
+            return response.json() if response.content else None
+        raise _error(response)
+
+
+def _error(response: httpx.Response) -> VantageError:
+    """The core's error body as a VantageError carrying the HTTP status."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "error" in body:
+        return error_from_dict(response.status_code, body)
+    err = VantageError(f"HTTP {response.status_code}: {response.text[:200]}")
+    err.status = response.status_code
+    return err

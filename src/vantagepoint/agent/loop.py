@@ -1,0 +1,331 @@
+"""The agent: register, then follow the core's assignments until stopped.
+
+Each pass of the main loop polls ``GET /agent/assignments`` and moves every
+local execution along its phases:
+
+    init ──ready──> ready ──run_at──> running ──all ended──> flushing ──report──> (dropped)
+      └──init failed──> aborting (report failed, stop the others) ──workers ended──> (dropped)
+    any, when the core stops listing it ──> canceling ──workers ended──> (dropped)
+    listed ready/running but unknown here (agent restarted) ──> lost ──flush, report──> (dropped)
+
+Reports that fail on the network stay queued and are retried on later passes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+
+import vantagepoint
+from vantagepoint.agent.client import FAILURES, CoreClient, describe, is_permanent
+from vantagepoint.agent.runner import ExecutionRunner
+from vantagepoint.agent.spool import Spool
+from vantagepoint.agent.uploader import Backoff, Heartbeat, Uploader
+from vantagepoint.config import AgentSettings
+from vantagepoint.tools.registry import ToolRegistry, load_tools
+from vantagepoint.wire import (
+    Assignment,
+    ExecState,
+    Interface,
+    NodeRegistration,
+    NodeReport,
+    NodeState,
+)
+
+log = logging.getLogger(__name__)
+
+SPOOL_FILE = "spool.db"
+RESTARTED = "the agent restarted during the execution; its running actions were lost"
+STOPPED = "the agent on this node was stopped during the execution"
+WITHDRAWN = "canceled on this node: the execution is no longer assigned"
+SHUTDOWN_SECONDS = 3.0
+_ACTIVE = frozenset({"init", "ready", "running"})
+_SETTLING = frozenset({"flushing", "aborting", "canceling", "lost"})
+_ON_THE_RUN = frozenset({NodeState.READY, NodeState.RUNNING})
+
+
+@dataclass
+class _Local:
+    """What this agent holds for one execution."""
+
+    execution_id: int
+    phase: str
+    runner: ExecutionRunner | None = None
+    report: NodeReport | None = None  # queued until the core has it
+    flush_first: bool = False  # send the report only once the execution's records are up
+    report_failing: bool = field(default=False, repr=False)
+
+
+class Agent:
+    """One node's agent; ``run()`` blocks until ``stop()``."""
+
+    def __init__(self, settings: AgentSettings, *, transport: httpx.BaseTransport | None = None,
+                 registry: ToolRegistry | None = None):
+        self.settings = settings
+        self.registry = registry if registry is not None else load_tools()
+        data = settings.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        self.spool = Spool(data / SPOOL_FILE)
+        self.work_root = data / "work"
+        self.client = CoreClient(settings, transport=transport)
+        self.uploader = Uploader(self.spool, self.client, settings.upload_batch,
+                                 settings.upload_seconds)
+        self.heartbeat = Heartbeat(self.client, settings.heartbeat_seconds, self._reregister)
+        self.locals: dict[int, _Local] = {}
+        self._concluded: dict[int, float] = {}  # execution id -> when it was dropped here
+        self._stop = threading.Event()
+        self._poll_failing = False
+
+    # ---- life -------------------------------------------------------------
+
+    def run(self) -> None:
+        """Register (retrying until the core answers), then loop until ``stop()``."""
+        try:
+            if not self.register():
+                return
+            self.heartbeat.start()
+            self.uploader.start()
+            while not self._stop.is_set():
+                began = time.monotonic()
+                self.step()
+                self._stop.wait(max(0.0, self.settings.poll_seconds - (time.monotonic() - began)))
+        finally:
+            self.shutdown()
+
+    def stop(self) -> None:
+        """Ask ``run()`` to return after a clean stop (safe from a signal handler)."""
+        self._stop.set()
+
+    def registration(self) -> NodeRegistration:
+        """What this node tells the core about itself."""
+        s = self.settings
+        return NodeRegistration(
+            name=s.name, attributes=dict(s.attributes),
+            interfaces=[Interface(name=n, device=d or None) for n, d in s.interfaces.items()],
+            tools=[cls.info() for cls in self.registry.tools.values()],
+            tool_errors=dict(self.registry.errors), agent_version=vantagepoint.__version__)
+
+    def register(self) -> bool:
+        """Register, retrying with backoff while the core is unreachable; False if stopped."""
+        backoff, body = Backoff(1.0, 30.0), self.registration()
+        while not self._stop.is_set():
+            try:
+                self.client.register(body)
+            except FAILURES as exc:
+                if is_permanent(exc):
+                    raise
+                delay = backoff.failed()
+                log.warning("registration failed (retry in %.0f s): %s", delay, describe(exc))
+                self._stop.wait(delay)
+                continue
+            log.info("registered as %r with %d tools at %s", body.name, len(body.tools),
+                     self.settings.core_url)
+            return True
+        return False
+
+    def _reregister(self) -> None:
+        try:
+            self.client.register(self.registration())
+        except FAILURES as exc:
+            log.warning("re-registration failed: %s", describe(exc))
+
+    def shutdown(self) -> None:
+        """Stop every worker, flush what can be flushed within a few seconds, close."""
+        deadline = time.monotonic() + SHUTDOWN_SECONDS
+        self.heartbeat.stop(timeout=1.0)
+        self.uploader.stop(timeout=1.0)
+        self._stop_workers()
+        self.uploader.upload_pending(deadline=deadline, timeout=1.0)
+        for local in list(self.locals.values()):
+            if time.monotonic() < deadline:
+                self._send_report(local, timeout=1.0)
+            if local.runner is not None:
+                local.runner.close()
+        self.locals.clear()
+        self.client.close()
+        self.spool.close()
+
+    def _stop_workers(self) -> None:
+        for local in self.locals.values():
+            if local.phase in _ACTIVE:
+                self.log(local.execution_id, "the agent is stopping; so are its actions here",
+                         "warning")
+            if local.phase in ("ready", "running"):  # in "init", a restarted agent can redo it
+                self._queue(local, "failed", STOPPED, flush_first=True)
+            if local.runner is not None:
+                local.runner.cancel()
+        limit = time.monotonic() + min(2.0, self.settings.kill_grace_seconds)
+        for local in self.locals.values():
+            if local.runner is not None:
+                local.runner.wait(max(0.0, limit - time.monotonic()))
+                local.runner.kill()
+
+    # ---- one pass ---------------------------------------------------------
+
+    def step(self) -> None:
+        """One pass: poll the core, follow its assignments, move every execution on."""
+        try:
+            assignments = self.client.assignments()
+        except FAILURES as exc:
+            level = logging.DEBUG if self._poll_failing else logging.WARNING
+            log.log(level, "polling assignments failed (will retry): %s", describe(exc))
+            self._poll_failing, assignments = True, None  # never cancel on a failed poll
+        else:
+            if self._poll_failing:
+                log.info("the core answers again")
+            self._poll_failing = False
+        try:
+            if assignments is not None:
+                self._follow(assignments)
+            for local in list(self.locals.values()):
+                self._advance(local)
+        except Exception:  # one bad pass must not end the agent
+            log.exception("the agent's loop failed; continuing")
+
+    def log(self, execution_id: int, message: str, level: str = "info") -> None:
+        """Write an agent-level line to the execution's log (and to this process's log)."""
+        log.log(logging.getLevelName(level.upper()), "execution %s: %s", execution_id, message)
+        self.spool.add_log(execution_id, None, level, message)
+
+    def _follow(self, assignments: list[Assignment]) -> None:
+        listed = {a.execution_id: a for a in assignments
+                  if a.state not in (ExecState.FAILED, ExecState.CANCELED)}
+        for execution_id, local in list(self.locals.items()):
+            if execution_id not in listed:
+                self._withdrawn(local)
+        for a in listed.values():
+            if a.execution_id not in self._concluded:
+                self._on_assignment(a)
+
+    def _on_assignment(self, a: Assignment) -> None:
+        local = self.locals.get(a.execution_id)
+        if local is None:
+            if a.node_state == NodeState.ASSIGNED:
+                self._deploy(a)
+            elif a.node_state in _ON_THE_RUN:
+                self._lost(a)
+        elif (local.phase == "ready" and local.runner is not None
+              and a.node_state in _ON_THE_RUN and a.run_at is not None):
+            self._start_run(local, local.runner, a.run_at)
+
+    def _deploy(self, a: Assignment) -> None:
+        local = _Local(a.execution_id, "init")
+        self.locals[a.execution_id] = local
+        self.log(a.execution_id, f"deploying {len(a.actions)} actions")
+        try:
+            local.runner = self._runner(a)
+            local.runner.start()
+        except Exception as exc:  # noqa: BLE001 - refused with the reason, not crashed on
+            reason = f"this agent cannot deploy the execution: {type(exc).__name__}: {exc}"
+            self.log(a.execution_id, reason, "error")
+            if local.runner is not None:
+                local.runner.cancel()
+            local.phase = "aborting"
+            self._queue(local, "failed", reason)
+
+    def _runner(self, a: Assignment) -> ExecutionRunner:
+        s = self.settings
+        return ExecutionRunner(a, spool_path=self.spool.path, node=s.name,
+                               work_root=self.work_root, interfaces=s.interfaces,
+                               kill_grace=s.kill_grace_seconds)
+
+    def _lost(self, a: Assignment) -> None:
+        local = _Local(a.execution_id, "lost")
+        self.locals[a.execution_id] = local
+        self.log(a.execution_id, RESTARTED, "error")
+        self._queue(local, "failed", RESTARTED, flush_first=True)
+        self.uploader.kick()
+
+    def _start_run(self, local: _Local, runner: ExecutionRunner, run_at: datetime) -> None:
+        when = run_at if run_at.tzinfo else run_at.replace(tzinfo=UTC)
+        runner.run(when.timestamp())
+        local.phase = "running"
+        self.log(local.execution_id, f"starting the run at {when.isoformat()}")
+
+    def _withdrawn(self, local: _Local) -> None:
+        """The core no longer lists the execution: it was canceled or failed."""
+        local.report = None  # the core's word is final
+        if local.phase in _ACTIVE and local.runner is not None:
+            self.log(local.execution_id, WITHDRAWN, "warning")
+            local.runner.cancel()
+            local.phase = "canceling"
+        elif local.phase in ("flushing", "lost"):
+            local.phase = "canceling"
+
+    # ---- moving executions on ---------------------------------------------
+
+    def _advance(self, local: _Local) -> None:
+        if local.runner is not None:
+            local.runner.poll()
+            self._transition(local, local.runner)
+        self._send_report(local)
+        settled = local.runner is None or local.runner.finished
+        if settled and local.report is None and local.phase in _SETTLING:
+            self._drop(local)
+
+    def _transition(self, local: _Local, runner: ExecutionRunner) -> None:
+        if local.phase == "init":
+            if runner.init_failure:
+                self._abort(local, runner, runner.init_failure)
+            elif runner.ready:
+                local.phase = "ready"
+                self.log(local.execution_id, "ready")
+                self._queue(local, "ready")
+        elif local.phase == "ready" and runner.run_failure:  # a worker died while waiting
+            self._abort(local, runner, runner.run_failure)
+        elif local.phase == "running" and runner.finished:
+            self._after_run(local, runner)
+
+    def _abort(self, local: _Local, runner: ExecutionRunner, reason: str) -> None:
+        self.log(local.execution_id, f"stopping the other actions: {reason}", "error")
+        runner.cancel()
+        local.phase = "aborting"
+        self._queue(local, "failed", reason)
+
+    def _after_run(self, local: _Local, runner: ExecutionRunner) -> None:
+        failure = runner.run_failure
+        self.log(local.execution_id, f"every action ended, {runner.results} results"
+                 + (f"; {failure}" if failure else ""), "error" if failure else "info")
+        local.phase = "flushing"
+        self._queue(local, "failed" if failure else "done", failure, flush_first=True)
+        self.uploader.kick()  # upload now rather than at the next period
+
+    def _queue(self, local: _Local, state: str, reason: str | None = None,
+               flush_first: bool = False) -> None:
+        reason = reason[:4000] if reason else None
+        local.report = NodeReport(state=state, reason=reason)  # type: ignore[arg-type]
+        local.flush_first = flush_first
+
+    def _send_report(self, local: _Local, timeout: float | None = None) -> None:
+        report = local.report
+        if report is None:
+            return
+        if local.flush_first and self.spool.pending_count(local.execution_id):
+            return  # the uploader is on it; "done" means every record is at the core
+        try:
+            self.client.report(local.execution_id, report, timeout=timeout)
+        except FAILURES as exc:
+            if not is_permanent(exc):
+                if not local.report_failing:
+                    log.warning("execution %s: report %s failed (will retry): %s",
+                                local.execution_id, report.state, describe(exc))
+                local.report_failing = True
+                return
+            log.warning("execution %s: the core refused the report %s: %s",
+                        local.execution_id, report.state, describe(exc))
+        local.report, local.report_failing = None, False
+
+    def _drop(self, local: _Local) -> None:
+        if local.runner is not None:
+            local.runner.close()
+        del self.locals[local.execution_id]
+        now = time.time()
+        self._concluded[local.execution_id] = now
+        for execution_id, when in list(self._concluded.items()):
+            if now - when > 24 * 3600:
+                del self._concluded[execution_id]

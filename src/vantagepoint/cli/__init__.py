@@ -1,0 +1,1 @@
+"""The `vantage` command: one module per command in `vantagepoint.cli.commands`."""

@@ -1,0 +1,43 @@
+"""The `vantage` command: a Typer app with one module per command."""
+
+import typer
+
+from vantagepoint.cli.commands import (
+    agent,
+    core,
+    demo,
+    executions,
+    logs,
+    node_token,
+    nodes,
+    results,
+    run,
+    submit,
+    tokens,
+    tools,
+    up,
+    users,
+    validate,
+)
+
+COMMANDS = (up, demo, core, agent, submit, validate, run, executions, results, logs, nodes,
+            tools, users, tokens, node_token)
+
+app = typer.Typer(
+    name="vantage",
+    help="vantagepoint: a programmable network measurement testbed.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+for command in COMMANDS:
+    command.register(app)
+
+
+def main() -> None:
+    """Entry point of the `vantage` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""The Python client of the core's REST API (see docs/api.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel
+
+from vantagepoint.client._http import DEFAULT_DATA_DIR, Http, resolve_token, resolve_url
+from vantagepoint.client.builder import Scenario, Task
+from vantagepoint.client.execution import Execution
+from vantagepoint.wire import NodeOut, ToolOut, UserOut
+
+SpecLike = Scenario | Task | BaseModel | dict[str, Any]
+
+
+def _document(spec: SpecLike) -> dict[str, Any]:
+    """The plain document of a builder, a spec model or a dict."""
+    if isinstance(spec, (Scenario, Task)):
+        return spec.to_dict()
+    if isinstance(spec, BaseModel):
+        return spec.model_dump(mode="json", exclude_unset=True)
+    return dict(spec)
+
+
+def _epoch(value: datetime | float | None) -> float | None:
+    """Epoch seconds from a datetime (naive means local time) or a number."""
+    return value.timestamp() if isinstance(value, datetime) else value
+
+
+def _rfc3339(value: datetime | float | str | None) -> str | None:
+    """An RFC 3339 UTC string from a datetime (naive means local time) or epoch seconds."""
+    if value is None or isinstance(value, str):
+        return value
+    if not isinstance(value, datetime):
+        value = datetime.fromtimestamp(value, UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def _seg(name: str) -> str:
+    return quote(str(name), safe="")
+
+
+class Client:
+    """Talk to a vantagepoint core; every non-2xx answer raises the matching VantageError.
+
+    The URL and token come from the arguments, else VANTAGE_URL / VANTAGE_TOKEN, else
+    the files a local ``vantage up`` writes in ``data_dir`` (url, admin-token).
+    """
+
+    def __init__(self, url: str | None = None, token: str | None = None, *,
+                 data_dir: str | Path | None = None,
+                 transport: httpx.BaseTransport | None = None, timeout: float = 30):
+        data = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
+        self._http = Http(resolve_url(url, data), resolve_token(token, data), data,
+                          transport=transport, timeout=timeout)
+
+    @property
+    def url(self) -> str:
+        """The core's base URL (without the API prefix)."""
+        return self._http.url
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call any API route (path below /api/v1); return its decoded JSON."""
+        return self._http.request(method, path, **kwargs)
+
+    # ---- service ----------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """GET /health (needs no token)."""
+        return self.request("GET", "/health", auth=False)
+
+    def me(self) -> UserOut:
+        return UserOut.model_validate(self.request("GET", "/users/me"))
+
+    # ---- users and tokens -------------------------------------------------
+
+    def users(self) -> list[UserOut]:
+        return [UserOut.model_validate(u) for u in self.request("GET", "/users")]
+
+    def create_user(self, name: str, admin: bool = False,
+                    password: str | None = None) -> UserOut:
+        """Create a user (admin only)."""
+        body = {"name": name, "admin": admin, "password": password}
+        return UserOut.model_validate(self.request("POST", "/users", json=_drop_none(body)))
+
+    def create_token(self, label: str = "", user: str | None = None) -> str:
+        """Issue an API token (for another user: admin only); returns the secret."""
+        body = _drop_none({"label": label, "user": user})
+        return str(self.request("POST", "/tokens", json=body)["token"])
+
+    def create_node_token(self, node: str, label: str = "") -> str:
+        """Issue a token an agent uses to act as ``node`` (admin only); returns the secret."""
+        body = {"node": node, "label": label}
+        return str(self.request("POST", "/node-tokens", json=body)["token"])
+
+    def tokens(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/tokens")
+
+    def revoke_token(self, token_id: int) -> None:
+        self.request("DELETE", f"/tokens/{int(token_id)}")
+
+    # ---- fleet ------------------------------------------------------------
+
+    def nodes(self) -> list[NodeOut]:
+        return [NodeOut.model_validate(n) for n in self.request("GET", "/nodes")]
+
+    def node(self, name: str) -> NodeOut:
+        return NodeOut.model_validate(self.request("GET", f"/nodes/{_seg(name)}"))
+
+    def tools(self) -> list[ToolOut]:
+        """Every tool version some node offers, with those nodes."""
+        return [ToolOut.model_validate(t) for t in self.request("GET", "/tools")]
+
+    # ---- specs ------------------------------------------------------------
+
+    def submit(self, scenario: SpecLike) -> dict[str, Any]:
+        """Store a scenario (created, or a new version when it differs); returns StoredSpec."""
+        return self._put("scenarios", _document(scenario))
+
+    def put_task(self, task: SpecLike) -> dict[str, Any]:
+        return self._put("tasks", _document(task))
+
+    def put_action(self, action: SpecLike) -> dict[str, Any]:
+        return self._put("actions", _document(action))
+
+    def validate(self, spec: SpecLike, kind: str = "scenarios") -> dict[str, Any]:
+        """Validate against the fleet without storing; raises Invalid listing every problem."""
+        return self.request("POST", f"/{kind}/validate", json=_document(spec))
+
+    def scenarios(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/scenarios")
+
+    def scenario(self, name: str) -> dict[str, Any]:
+        return self.request("GET", f"/scenarios/{_seg(name)}")
+
+    def delete_scenario(self, name: str) -> None:
+        self.request("DELETE", f"/scenarios/{_seg(name)}")
+
+    def specs(self, kind: str) -> list[dict[str, Any]]:
+        """Stored specs of one kind: "scenarios", "tasks" or "actions"."""
+        return self.request("GET", f"/{kind}")
+
+    def _put(self, kind: str, doc: dict[str, Any]) -> dict[str, Any]:
+        return self.request("PUT", f"/{kind}/{_seg(doc.get('name', ''))}", json=doc)
+
+    # ---- executions -------------------------------------------------------
+
+    def start(self, scenario: str | SpecLike, duration: float,
+              start: datetime | float | str | None = None) -> Execution:
+        """Execute a stored scenario (a spec or builder is submitted first); now by default."""
+        if not isinstance(scenario, str):
+            scenario = self.submit(scenario)["name"]
+        body = _drop_none({"scenario": scenario, "duration": duration, "start": _rfc3339(start)})
+        return Execution(self, self.request("POST", "/executions", json=body))
+
+    def execution(self, execution_id: int) -> Execution:
+        return Execution(self, self.request("GET", f"/executions/{int(execution_id)}"))
+
+    def executions(self, state: str | None = None,
+                   scenario: str | None = None) -> list[Execution]:
+        """Executions, newest first."""
+        found = self.request("GET", "/executions", params={"state": state, "scenario": scenario})
+        return [Execution(self, data) for data in found]
+
+    def cancel(self, execution_id: int) -> Execution:
+        """Cancel an execution that has not ended yet."""
+        return Execution(self, self.request("POST", f"/executions/{int(execution_id)}/cancel"))
+
+    # ---- results and logs -------------------------------------------------
+
+    def iter_results(self, execution: int | None = None, node: str | None = None,
+                     action: str | None = None, name: str | None = None,
+                     since: datetime | float | None = None,
+                     until: datetime | float | None = None,
+                     page_size: int | None = None) -> Iterator[dict[str, Any]]:
+        """Yield every matching result, following the cursor through all pages."""
+        params = {"execution": execution, "node": node, "action": action, "name": name,
+                  "since": _epoch(since), "until": _epoch(until), "limit": page_size}
+        while True:
+            page = self.request("GET", "/results", params=params)
+            yield from page["items"]
+            if page.get("next_cursor") is None:
+                return
+            params["cursor"] = page["next_cursor"]
+
+    def results(self, execution: int | None = None, node: str | None = None,
+                action: str | None = None, name: str | None = None,
+                since: datetime | float | None = None,
+                until: datetime | float | None = None) -> list[dict[str, Any]]:
+        """Every matching result (``since``/``until``: half-open, epoch seconds or datetime)."""
+        return list(self.iter_results(execution, node, action, name, since, until))
+
+    def logs(self, execution_id: int, after: int | None = None) -> list[dict[str, Any]]:
+        """An execution's log lines after id ``after``, oldest first, through all pages."""
+        lines: list[dict[str, Any]] = []
+        while True:
+            page = self.request("GET", f"/executions/{int(execution_id)}/logs",
+                                params={"after": after})
+            if not page:
+                return lines
+            lines += page
+            after = page[-1]["id"]
+
+    # ---- lifetime ---------------------------------------------------------
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Client {self.url}>"
+
+
+def _drop_none(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if v is not None}
