@@ -49,12 +49,11 @@ def test_two_agents_run_ping_and_results_come_back(core, client, tmp_path):
         loss = [r["value"] for r in results if r["node"] == node and r["name"] == "loss_pct"]
         assert loss == [0.0]
 
-    log = [line["message"] for line in client.logs(ex.id)]
+    log = [(line["node"], line["message"]) for line in client.logs(ex.id)]
     for node in ("n1", "n2"):
-        mine = [m for m in log]
-        assert any(m.startswith("init ping") for m in mine), log
-    for step in ("init ping@", "run: started", "run: ended", "finish: done"):
-        assert sum(step in m for m in log) == 2, (step, log)
+        mine = [m for n, m in log if n == node]
+        for step in ("init ping@", "run: started", "run: ended", "finish: done"):
+            assert sum(step in m for m in mine) == 1, (node, step, mine)
 
     cli = subprocess.run(
         [sys.executable, "-m", "vantagepoint.cli.main", "results", "--url", core.url,

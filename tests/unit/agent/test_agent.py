@@ -13,8 +13,8 @@ import time
 import httpx
 import pytest
 import uvicorn
-from tests.support import ADMIN_TOKEN, free_port, wait_until
 
+from tests.support import ADMIN_TOKEN, free_port, wait_until
 from vantagepoint.agent import Agent
 from vantagepoint.config import AgentSettings
 from vantagepoint.core import create_app

@@ -24,20 +24,25 @@ from vantagepoint.wire import ExecState
 
 PING_RESULTS = ["rtt_ms", "sent", "received", "loss_pct", "rtt_min_ms", "rtt_avg_ms",
                 "rtt_max_ms"]
-RTT_PATTERN = r"time=(?P<rtt_ms>[0-9.]+) ms"
+LOAD_PATTERN = r"^(?P<load1>[0-9.]+) (?P<load5>[0-9.]+)"
+# An existing program wrapped without code: the node's load, read once a second
+# until the command tool stops it at the end of its period.
+LOAD_ARGV = ["sh", "-c", "while :; do cat /proc/loadavg; sleep {every}; done"]
 
 
-def demo_scenario(system_ping: bool) -> Scenario:
-    """Ping the loopback address; also wrap /bin/ping with the command tool if present."""
-    scenario = Scenario("demo", description="Round-trip times to 127.0.0.1", tags=["demo"])
+def demo_scenario() -> Scenario:
+    """Ping the loopback address and, beside it, wrap a shell loop with the command tool."""
+    scenario = Scenario("demo", description="Round-trip times to 127.0.0.1 and node load",
+                        tags=["demo"])
     task = scenario.task("loopback")
     task.action("ping", node=LOCAL_NODE, tool="ping",
-                config={"target": "127.0.0.1", "interval": 0.2}, results=PING_RESULTS)
-    if system_ping:
-        task.action("system_ping", node=LOCAL_NODE, tool="command",
-                    config={"argv": ["/bin/ping", "-c", "3", "127.0.0.1"],
-                            "parse": [{"pattern": RTT_PATTERN, "types": {"rtt_ms": "number"}}]},
-                    results=["rtt_ms"])
+                config={"target": "127.0.0.1", "interval": 0.2}, results=PING_RESULTS,
+                conditions=["rtt_ms < 200"])
+    task.action("load", node=LOCAL_NODE, tool="command",
+                config={"argv": LOAD_ARGV, "vars": {"every": 1},
+                        "parse": [{"pattern": LOAD_PATTERN,
+                                   "types": {"load1": "number", "load5": "number"}}]},
+                results=["load1", "load5", "exit_status"])
     return scenario
 
 
@@ -58,7 +63,7 @@ def _study(stack: LocalStack, duration: float) -> Execution:
     with Client(stack.url, stack.admin_token) as client, errors_reported(stack.url):
         out.print(f"core at {stack.url}; waiting for node {LOCAL_NODE!r}")
         wait_for_node(client, stack)
-        scenario = demo_scenario(Path("/bin/ping").exists())
+        scenario = demo_scenario()
         client.submit(scenario)
         execution = watch(client.start(scenario.name, duration), out, timeout=duration + 120)
         out.rule("execution log")

@@ -1,8 +1,8 @@
 """A third-party tool package, found only through its entry point."""
 
+from vantagepoint.errors import ToolError
 from vantagepoint.spec.tools import ResultSpec
 from vantagepoint.tools import Tool
-from vantagepoint.errors import ToolError
 
 
 class Counter(Tool):
