@@ -299,7 +299,7 @@ class Agent:
                flush_first: bool = False) -> None:
         reason = reason[:4000] if reason else None
         local.report = NodeReport(state=state, reason=reason)  # type: ignore[arg-type]
-        local.flush_first = flush_first
+        local.flush_first, local.report_failing = flush_first, False
 
     def _send_report(self, local: _Local, timeout: float | None = None) -> None:
         report = local.report

@@ -26,7 +26,7 @@ from vantagepoint.wire import Assignment
 
 log = logging.getLogger(__name__)
 
-TERM_GRACE = 1.0  # between SIGTERM and SIGKILL of a worker that must go
+TERM_GRACE = 3.0  # between SIGTERM and SIGKILL: time for the tool's finish()
 _INF = float("inf")
 
 
@@ -114,11 +114,11 @@ class ExecutionRunner:
                 w.deadline = min(w.deadline, deadline)
 
     def kill(self) -> None:
-        """SIGKILL every worker still running (shutdown)."""
+        """SIGTERM every worker still running (its tool's finish() still runs)."""
+        now = time.time()
         for w in self._workers:
             if not w.ended:
-                w.killed = w.killed or "killed as the agent stopped"
-                _signal(w, signal.SIGKILL)
+                self._terminate(w, "was stopped as the agent stopped", now)
 
     def wait(self, timeout: float, interval: float = 0.05) -> bool:
         """Poll until every worker has ended or ``timeout`` passes; return finished."""
@@ -130,9 +130,12 @@ class ExecutionRunner:
         return self.finished
 
     def close(self) -> None:
-        """Kill what still runs, reap it and remove the execution's work files."""
+        """Stop what still runs (SIGKILL after the grace), reap it, remove the work files."""
         self.kill()
+        self.wait(TERM_GRACE)
         for w in self._workers:
+            if not w.ended:
+                _signal(w, signal.SIGKILL)
             w.process.join(timeout=5)
             w.conn.close()
         shutil.rmtree(self.workdir, ignore_errors=True)

@@ -1,8 +1,10 @@
 """One worker process per action: load the tool, init, wait for the run, run, finish.
 
 The worker is started with the "spawn" method (the agent has threads, so fork
-is unsafe), dies with the agent (PR_SET_PDEATHSIG) and leads its own process
-group, so the agent can stop a tool together with any program it started.
+is unsafe) and leads its own process group, so the agent can stop a tool
+together with any program it started. SIGTERM (sent by the agent to a worker
+that overran, and by Linux when the agent dies: PR_SET_PDEATHSIG) unwinds the
+worker so the tool's finish() still runs; a watchdog ends it soon anyway.
 It talks to the agent over a pipe:
 
     worker -> agent  {"op": "init", "ok": bool, "error": str | None}
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 
 SPAWN = multiprocessing.get_context("spawn")
 _PR_SET_PDEATHSIG = 1
+EXIT_GRACE = 5.0  # after SIGTERM, finish() gets this long before the worker exits anyway
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ def start_worker(spec: WorkerSpec) -> tuple[BaseProcess, Connection]:
 
 def worker_main(conn: Connection, spec: WorkerSpec) -> None:
     """Entry point of the worker process."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
     _die_with_parent(spec.parent_pid)
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)  # our own group: a terminal's Ctrl-C is the agent's business
@@ -80,12 +84,21 @@ def worker_main(conn: Connection, spec: WorkerSpec) -> None:
         conn.close()
 
 
+def _on_sigterm(signum: int, _frame) -> None:
+    """Unwind (so the tool's finish() runs) and make sure the process is gone soon."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    watchdog = threading.Timer(EXIT_GRACE, os._exit, args=(128 + signum,))
+    watchdog.daemon = True
+    watchdog.start()
+    raise SystemExit(128 + signum)
+
+
 def _die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGKILL us when the agent dies, and leave now if it already has."""
+    """Ask Linux to SIGTERM us when the agent dies, and leave now if it already has."""
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
-            if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+            if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
                 log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
         except (OSError, AttributeError) as exc:
             log.warning("prctl is not available: %s", exc)
@@ -137,6 +150,9 @@ class _Worker:
             self.send(op="init", ok=error is None, error=error)
             if error is None:
                 ok, error, results = self._await_run()
+        except SystemExit:
+            self.log("the worker was told to stop (SIGTERM)", "warning")
+            raise
         finally:
             if self.tool is not None:
                 self._finish()

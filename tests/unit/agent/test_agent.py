@@ -16,6 +16,9 @@ import uvicorn
 
 from tests.support import ADMIN_TOKEN, free_port, wait_until
 from vantagepoint.agent import Agent
+from vantagepoint.agent.client import CoreClient
+from vantagepoint.agent.spool import Spool
+from vantagepoint.agent.uploader import Uploader
 from vantagepoint.config import AgentSettings
 from vantagepoint.core import create_app
 
@@ -194,3 +197,35 @@ def test_sigterm_stops_the_agent_and_its_workers_cleanly(core_url, admin, probe_
     log = _log(admin, ex_id)
     assert ("c", "finish: done") in log
     assert any(m.startswith("run: ended") and m.endswith("(canceled)") for _, m in log)
+
+
+def test_uploads_wait_out_a_dead_core_and_set_aside_only_refused_records(
+        core_url, admin, probe_plugin, tmp_path):
+    token = admin.post("/node-tokens", json={"node": "n1"}).json()["token"]
+    spool = Spool(tmp_path / "spool.db")
+    dead = CoreClient(AgentSettings(core_url=f"http://127.0.0.1:{free_port()}", token=token))
+    ex_id = _execute_for_n1(core_url, admin, token, tmp_path / "agent")
+    for i in range(5):
+        spool.add_result(ex_id, "c", "count", i)
+    spool.add_result(ex_id + 1000, "c", "count", 99)  # an execution n1 takes no part in
+    assert not Uploader(spool, dead).upload_pending()
+    assert spool.pending_count() == 6  # nothing lost while the core is unreachable
+
+    live = CoreClient(AgentSettings(core_url=core_url, token=token))
+    assert Uploader(spool, live, batch=4).upload_pending()
+    assert spool.pending_count() == 0
+    items = admin.get("/results", params={"execution": ex_id}).json()["items"]
+    assert [r["value"] for r in items] == [0, 1, 2, 3, 4]
+    assert len(spool.records()) == 6  # the refused one is kept in the file
+    live.close()
+    dead.close()
+    spool.close()
+
+
+def _execute_for_n1(core_url, admin, token, data) -> int:
+    """Register n1 (with the probe tool) and start an execution it takes part in."""
+    agent = Agent(AgentSettings(core_url=core_url, token=token, name="n1", data_dir=data))
+    agent.client.register(agent.registration())
+    agent.client.close()
+    agent.spool.close()
+    return _execute(admin, "one", [{"name": "c", "node": "n1", "tool": "probe"}], 600)

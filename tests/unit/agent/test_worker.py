@@ -9,6 +9,7 @@ import sys
 import textwrap
 import time
 
+from vantagepoint.agent.spool import Spool
 from vantagepoint.wire import LogRecord, ResultRecord
 
 SLACK = 0.05  # a tool checks ``stopping`` a moment before it stamps a result
@@ -118,6 +119,7 @@ def test_a_tool_that_hangs_past_its_end_is_killed(make_runner, spool):
     assert time.monotonic() - began < 5
     assert runner.run_failure == ("run of action 'a' failed: was still running 0.5 s after "
                                   "the end of its period; killed")
+    assert logs(spool)[-2:] == ["the worker was told to stop (SIGTERM)", "finish: done"]
 
 
 def test_a_worker_that_dies_is_reported_with_its_exit_code(make_runner, spool):
@@ -182,6 +184,9 @@ def test_a_worker_dies_with_its_agent(probe_plugin, tmp_path):
     finally:
         agent.kill()
         agent.wait()
+    spool = Spool(tmp_path / "spool.db")
+    assert logs(spool)[-2:] == ["the worker was told to stop (SIGTERM)", "finish: done"]
+    spool.close()
 
 
 def _alive(pid: int) -> bool:

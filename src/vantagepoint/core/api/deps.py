@@ -27,7 +27,9 @@ def get_settings(request: Request) -> CoreSettings:
     return request.app.state.settings
 
 
-SessionDep = Annotated[Session, Depends(get_db)]
+# scope="function": commit before the response leaves, so an acknowledged upload
+# is durable even if the process dies right after answering.
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 SettingsDep = Annotated[CoreSettings, Depends(get_settings)]
 
 
