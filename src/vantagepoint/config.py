@@ -42,6 +42,39 @@ class CoreSettings(BaseSettings):
     node_offline_seconds: float = Field(
         600.0, description="A node not heard for this long is shown offline."
     )
+    padding_seconds: float = Field(
+        120.0, description="Gap kept free between two bookings of a node (deployment)."
+    )
+    min_duration_seconds: float = Field(300.0, description="Shortest slot a schedule may ask.")
+    max_duration_seconds: float = Field(86400.0, description="Longest slot a schedule may ask.")
+    min_lead_seconds: float = Field(
+        0.0, description="How far ahead of now the earliest start lies."
+    )
+    max_ahead_days: float = Field(40.0, description="How far ahead a slot may be booked.")
+    min_period_seconds: float = Field(3600.0, description="Shortest period of a periodic "
+                                                          "schedule.")
+    max_span_days: float = Field(31.0, description="Longest span of a periodic schedule.")
+    maintenance_windows: list[str] = Field(
+        default_factory=list,
+        description="Daily UTC windows never booked, as 'HH:MM-HH:MM' (e.g. '03:00-03:30').",
+    )
+    tool_exclusions: list[list[str]] = Field(
+        default_factory=list,
+        description="Pairs of tools that never run in parallel on one node, e.g. "
+                    "[[\"throughput\", \"ping\"]].",
+    )
+    tool_max_instances: dict[str, int] = Field(
+        default_factory=dict, description="At most N parallel instances of a tool per node."
+    )
+    policies: list[str] | None = Field(
+        None, description="Names of the scheduling policies to apply; all registered if unset."
+    )
+    default_node_seconds_quota: float = Field(
+        100 * 86400.0, description="Node time a new user may book (node-seconds)."
+    )
+    default_data_bytes_quota: int = Field(
+        100 * 10**9, description="Measurement traffic a new user may book (bytes)."
+    )
 
 
 class AgentSettings(BaseSettings):

@@ -246,3 +246,95 @@ class ResultOut(Wire):
 class ResultPage(Wire):
     items: list[ResultOut]
     next_cursor: int | None = Field(None, description="Pass as ?cursor= for the next page.")
+
+
+# ---- schedules ------------------------------------------------------------
+
+class ScheduleCreate(Wire):
+    """A request to execute a scenario: when, how long, how often, on which nodes."""
+
+    scenario: str = Field(pattern=NAME_PATTERN)
+    mode: Literal["at", "earliest", "low_priority"] = Field(
+        "earliest", description="at: exactly `start`; earliest: first fit from `start` "
+        "(or now); low_priority: whenever the nodes are idle for the whole duration.")
+    start: datetime | None = Field(None, description="UTC; required for mode 'at'.")
+    duration: float = Field(gt=0, description="Seconds per occurrence.")
+    every: float | None = Field(None, gt=0, description="Period in seconds (periodic).")
+    until: datetime | None = Field(None, description="Periodic: no occurrence starts at or "
+                                                     "after this time.")
+    nodes: list[str] | None = Field(None, description="Explicit nodes, bound to the "
+                                                      "scenario's roles in order.")
+    filter: str | None = Field(None, max_length=1000,
+                               description="Node filter, e.g. 'type=deployed and not "
+                                           "model=apu1'.")
+    count: int | None = Field(None, ge=1, le=10000, description="How many filtered nodes.")
+    min_interfaces: int | None = Field(None, ge=0, le=64)
+    roles: dict[str, list[str]] | None = Field(None, description="Explicit role binding.")
+    dry_run: bool = Field(False, description="Return the slots without taking them.")
+
+
+class OccurrenceOut(Wire):
+    index: int
+    start: datetime
+    end: datetime
+    nodes: list[str]
+    execution: int | None = None
+    state: str = "reserved"
+
+
+class RefusalOut(Wire):
+    policy: str
+    message: str
+    node: str | None = None
+    occurrence: int | None = None
+    at: datetime | None = None
+    conflict_schedule: int | None = None
+
+
+class ScheduleOut(Wire):
+    id: int | None = Field(None, description="None for a dry run.")
+    owner: str
+    scenario: str
+    mode: str
+    state: str
+    duration: float
+    every: float | None
+    shared: bool
+    node_seconds: float
+    data_bytes: int
+    created_at: datetime | None = None
+    occurrences: list[OccurrenceOut]
+    dry_run: bool = False
+
+
+class BookingOut(Wire):
+    """One entry of a calendar."""
+
+    schedule: int
+    occurrence: int
+    node: str
+    start: datetime
+    end: datetime
+    owner: str
+    scenario: str
+    shared: bool
+    state: str
+    execution: int | None = None
+
+
+class QuotaOut(Wire):
+    user: str
+    node_seconds_limit: float
+    node_seconds_used: float
+    data_bytes_limit: int
+    data_bytes_used: int
+
+
+class QuotaSet(Wire):
+    node_seconds_limit: float | None = Field(None, ge=0)
+    data_bytes_limit: int | None = Field(None, ge=0)
+
+
+class NodeStatusSet(Wire):
+    status: Literal["active", "maintenance", "disabled"]
+    reason: str | None = Field(None, max_length=1000)

@@ -17,11 +17,14 @@ DYNAMIC = ToolInfo(name="cmd", version="1.0", dynamic_results=True)
 
 class Catalog:
     def __init__(self, tasks=None, actions=None):
-        self.nodes = {"n1": NodeView("n1", ["op0"], [TOOL, OLD, DYNAMIC])}
+        self.by_name = {"n1": NodeView("n1", ["op0"], [TOOL, OLD, DYNAMIC])}
         self.tasks, self.actions = tasks or {}, actions or {}
 
     def node(self, name):
-        return self.nodes.get(name)
+        return self.by_name.get(name)
+
+    def nodes(self):
+        return list(self.by_name.values())
 
     def task(self, name):
         return self.tasks.get(name)
@@ -71,3 +74,16 @@ def test_periods_must_begin_inside_the_execution():
     assert check_periods(spec, 60) == []
     assert check_periods(spec, 30)[0].pointer == "/tasks/0/actions/0/start"
     assert spec.actions()[0].period(60) == (30, 60)
+
+
+def test_actions_on_roles_are_checked_against_the_fleet():
+    doc = _doc({"name": "a", "node": "sender", "tool": "t", "config": {"n": "x"}},
+               {"name": "b", "node": "sender", "tool": "nope"})
+    doc["roles"] = ["sender"]
+    with pytest.raises(Invalid) as err:
+        resolve_scenario(doc, Catalog())
+    assert {p.pointer for p in err.value.problems} == {"/tasks/0/actions/0/config/n",
+                                                       "/tasks/0/actions/1/tool"}
+    ok = _doc({"name": "a", "node": "sender", "tool": "t", "config": {"n": 1}})
+    ok["roles"] = ["sender"]
+    assert resolve_scenario(ok, Catalog()).actions()[0].node == "sender"

@@ -41,6 +41,9 @@ class StoreCatalog:
             self._nodes[name] = node_view(row) if row is not None else None
         return self._nodes[name]
 
+    def nodes(self) -> list[NodeView]:
+        return [node_view(n) for n in self.db.scalars(select(Node).order_by(Node.name))]
+
     def task(self, name: str) -> dict[str, Any] | None:
         return self._spec("task", name)
 

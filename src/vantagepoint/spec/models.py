@@ -7,7 +7,7 @@ scenario that uses it. A scenario holds no times: those belong to an execution.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
@@ -89,6 +89,16 @@ class ScenarioSpec(_Spec):
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
     tags: list[str] = Field(default_factory=list)
+    roles: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(
+        default_factory=list,
+        description="Placeholders an action may name as its node; a schedule binds them.",
+    )
+    shared: bool = Field(False, description="May overlap other shared executions on a node.")
+    status: Literal["development", "approved"] = Field(
+        "development", description="Testing nodes take development scenarios, deployed "
+                                   "nodes approved ones.")
+    traffic_bytes: int = Field(
+        0, ge=0, description="Upper bound of traffic per measurement interface per run.")
     tasks: list[
         Annotated[
             Annotated[TaskSpec, Tag("~inline")] | Annotated[TaskRef, Tag("~ref")],

@@ -31,6 +31,7 @@ class NodeView:
 
 class Catalog(Protocol):
     def node(self, name: str) -> NodeView | None: ...
+    def nodes(self) -> list[NodeView]: ...
     def task(self, name: str) -> dict[str, Any] | None: ...
     def action(self, name: str) -> dict[str, Any] | None: ...
 
@@ -53,8 +54,19 @@ def _version_key(version: str) -> tuple:
     return tuple(int(p) if p.isdigit() else -1 for p in version.split("."))
 
 
-def check_action(action: ActionSpec, catalog: Catalog, at: str) -> list[Problem]:
+def fleet_node(catalog: Catalog, tool: str, version: str | None) -> NodeView | str:
+    """A stand-in node offering the tool, for actions written against a role."""
+    offering = [n for n in catalog.nodes() if isinstance(pick_tool(n, tool, version), ToolInfo)]
+    if not offering:
+        return f"no node offers tool {tool!r}" + (f" version {version}" if version else "")
+    return NodeView(name="(role)", tools=[pick_tool(n, tool, version) for n in offering])
+
+
+def check_action(action: ActionSpec, catalog: Catalog, at: str,
+                 roles: frozenset[str] = frozenset()) -> list[Problem]:
     """Everything that can be wrong with one parsed action, given the fleet."""
+    if action.node in roles:
+        return _check_role_action(action, catalog, at)
     node = catalog.node(action.node)
     if node is None:
         return [Problem(join(at, "node"), f"unknown node {action.node!r}")]
@@ -72,6 +84,17 @@ def check_action(action: ActionSpec, catalog: Catalog, at: str) -> list[Problem]
     problems += check_results(tool, action.results, join(at, "results"))
     problems += check_conditions(tool, action.conditions, join(at, "conditions"))
     return problems
+
+
+def _check_role_action(action: ActionSpec, catalog: Catalog, at: str) -> list[Problem]:
+    """Checks that hold for whichever node the role is bound to later."""
+    node = fleet_node(catalog, action.tool, action.version)
+    if isinstance(node, str):
+        return [Problem(join(at, "tool"), node)]
+    tool = pick_tool(node, action.tool, action.version)
+    return (check_config(tool, action.config, join(at, "config"))
+            + check_results(tool, action.results, join(at, "results"))
+            + check_conditions(tool, action.conditions, join(at, "conditions")))
 
 
 def check_config(tool: ToolInfo, config: dict[str, Any], at: str) -> list[Problem]:
@@ -128,7 +151,8 @@ def parse(model: type, raw: Any, at: str = "") -> tuple[Any, list[Problem]]:
         return None, pydantic_problems(exc, at)
 
 
-def resolve_task(task: TaskSpec, catalog: Catalog, at: str) -> tuple[TaskSpec, list[Problem]]:
+def resolve_task(task: TaskSpec, catalog: Catalog, at: str,
+                 roles: frozenset[str] = frozenset()) -> tuple[TaskSpec, list[Problem]]:
     """Inline every action reference of a task, checking every action."""
     actions, problems = [], []
     for i, item in enumerate(task.actions):
@@ -142,7 +166,7 @@ def resolve_task(task: TaskSpec, catalog: Catalog, at: str) -> tuple[TaskSpec, l
             if found:
                 problems += found
                 continue
-        problems += check_action(item, catalog, where)
+        problems += check_action(item, catalog, where, roles)
         actions.append(item)
     return task.model_copy(update={"actions": actions}), problems
 
@@ -164,7 +188,7 @@ def resolve_scenario(raw: Any, catalog: Catalog) -> ScenarioSpec:
             if found:
                 problems += found
                 continue
-        task, found = resolve_task(item, catalog, where)
+        task, found = resolve_task(item, catalog, where, frozenset(spec.roles))
         problems += found
         tasks.append(task)
     resolved = spec.model_copy(update={"tasks": tasks})

@@ -1,0 +1,1 @@
+"""The time-slot scheduler: requests, the calendar, policies, quotas, first fit."""

@@ -1,0 +1,106 @@
+"""Plain data the scheduler reasons about; no I/O here.
+
+Times are timezone-aware UTC datetimes; every range is half-open ``[start, end)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Span:
+    """A half-open time range ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+
+    def overlaps(self, other: Span, padding: timedelta = timedelta(0)) -> bool:
+        """True if the ranges, each widened by ``padding`` on both sides, share a moment."""
+        return self.start - padding < other.end and other.start - padding < self.end
+
+    def shifted(self, delta: timedelta) -> Span:
+        return Span(self.start + delta, self.end + delta)
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """What policies know about a node."""
+
+    name: str
+    attributes: dict[str, str] = field(default_factory=dict)
+    interfaces: tuple[str, ...] = ()
+    status: str = "active"  # active | maintenance | disabled
+
+
+@dataclass(frozen=True)
+class Booking:
+    """One node's part in one occurrence of a schedule: what the calendar holds."""
+
+    node: str
+    span: Span
+    schedule_id: int | None = None  # None while only proposed
+    occurrence: int = 0
+    shared: bool = False
+    interfaces: tuple[str, ...] = ()  # measurement interfaces its actions use
+    tools: tuple[str, ...] = ()  # tool names its actions run (one entry per action)
+    system: bool = False  # a system (background) schedule that user schedules avoid
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What a request would book: every node part of every occurrence, and about whom."""
+
+    owner: str
+    scenario: str
+    shared: bool
+    status: str  # development | approved
+    bookings: tuple[Booking, ...]
+
+    def occurrences(self) -> dict[int, list[Booking]]:
+        by: dict[int, list[Booking]] = {}
+        for booking in self.bookings:
+            by.setdefault(booking.occurrence, []).append(booking)
+        return by
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a policy says no, naming the policy, the node, the time and the conflict."""
+
+    policy: str
+    message: str
+    node: str | None = None
+    occurrence: int | None = None
+    at: datetime | None = None
+    conflict_schedule: int | None = None
+    retry_after: datetime | None = None  # earliest moment the same booking might pass
+
+    def __str__(self) -> str:
+        return f"[{self.policy}] {self.message}"
+
+
+class CalendarView(Protocol):
+    """Read access to what is booked, for policies."""
+
+    def bookings(self, node: str, span: Span, padding: timedelta) -> list[Booking]:
+        """Bookings on ``node`` overlapping ``span`` widened by ``padding`` each side."""
+        ...
+
+    def node(self, name: str) -> NodeInfo | None: ...
+
+
+class Policy(Protocol):
+    """A scheduling rule; registered in the ``vantagepoint.policies`` entry-point group."""
+
+    name: str
+
+    def check(self, proposal: Proposal, calendar: CalendarView) -> list[Refusal]:
+        """Every reason to refuse the proposal (empty: accept)."""
+        ...
