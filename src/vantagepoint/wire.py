@@ -164,6 +164,7 @@ class NodeOut(Wire):
     tools: list[str] = Field(description="name@version of each tool offered")
     tool_errors: dict[str, str] = Field(default_factory=dict)
     online: bool
+    status: str = "active"
     last_seen: datetime | None
     registered_at: datetime | None
     agent_version: str = ""
