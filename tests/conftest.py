@@ -13,6 +13,8 @@ from vantagepoint.config import CoreSettings
 
 PG_URL = os.environ.get("VANTAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI") == "true"
+# Scheduler limits for tests: seconds-long executions, back to back.
+QUICK = {"min_duration_seconds": 0.5, "padding_seconds": 0.0}
 
 
 def _pg_admin_engine():
@@ -54,4 +56,4 @@ def core_settings(database_url, tmp_path) -> CoreSettings:
     from tests.support import ADMIN_TOKEN
 
     return CoreSettings(database_url=database_url, admin_token=ADMIN_TOKEN, tick_seconds=0.05,
-                        start_margin_seconds=0.5)
+                        start_margin_seconds=0.5, **QUICK)

@@ -68,6 +68,9 @@ class NodeReport(Wire):
 
     state: Literal["ready", "failed", "done"]
     reason: str | None = Field(None, max_length=4000)
+    traffic_bytes: int | None = Field(
+        None, ge=0, description="Bytes sent and received on the measurement interfaces "
+                                "during the run (for the data quota).")
 
 
 class ResultRecord(Wire):

@@ -4,24 +4,31 @@ import typer
 
 from vantagepoint.cli.commands import (
     agent,
+    calendar,
     core,
     demo,
     executions,
     logs,
+    node_status,
     node_token,
     nodes,
+    quota,
     results,
     run,
+    schedule,
+    schedules,
     submit,
     tokens,
     tools,
+    unschedule,
     up,
     users,
     validate,
 )
 
-COMMANDS = (up, demo, core, agent, submit, validate, run, executions, results, logs, nodes,
-            tools, users, tokens, node_token)
+COMMANDS = (up, demo, core, agent, submit, validate, run, schedule, schedules, unschedule,
+            calendar, executions, results, logs, nodes, node_status, tools, quota, users,
+            tokens, node_token)
 
 app = typer.Typer(
     name="vantage",

@@ -17,6 +17,7 @@ from vantagepoint.client.execution import Execution
 from vantagepoint.wire import NodeOut, ToolOut, UserOut
 
 SpecLike = Scenario | Task | BaseModel | dict[str, Any]
+Moment = datetime | float | str | None  # a datetime (naive: local), epoch seconds or RFC 3339
 
 
 def _document(spec: SpecLike) -> dict[str, Any]:
@@ -171,6 +172,64 @@ class Client:
     def cancel(self, execution_id: int) -> Execution:
         """Cancel an execution that has not ended yet."""
         return Execution(self, self.request("POST", f"/executions/{int(execution_id)}/cancel"))
+
+    # ---- schedules, calendar, quotas --------------------------------------
+
+    def schedule(self, scenario: str | SpecLike, duration: float, *, mode: str = "earliest",
+                 start: Moment = None, every: float | None = None, until: Moment = None,
+                 nodes: list[str] | None = None, filter: str | None = None,
+                 count: int | None = None, min_interfaces: int | None = None,
+                 roles: dict[str, list[str]] | None = None,
+                 dry_run: bool = False) -> dict[str, Any]:
+        """Book a scenario's occurrences (a spec or builder is submitted first); ScheduleOut.
+
+        Raises Unschedulable, each refusal a problem, when any occurrence does not fit.
+        """
+        if not isinstance(scenario, str):
+            scenario = self.submit(scenario)["name"]
+        body = _drop_none({
+            "scenario": scenario, "mode": mode, "duration": duration, "start": _rfc3339(start),
+            "every": every, "until": _rfc3339(until), "nodes": nodes, "filter": filter,
+            "count": count, "min_interfaces": min_interfaces, "roles": roles,
+        })
+        return self.request("POST", "/schedules", json=body | {"dry_run": dry_run})
+
+    def schedules(self, state: str | None = None) -> list[dict[str, Any]]:
+        """Schedules (own; an admin sees all)."""
+        return self.request("GET", "/schedules", params={"state": state})
+
+    def get_schedule(self, schedule_id: int) -> dict[str, Any]:
+        return self.request("GET", f"/schedules/{int(schedule_id)}")
+
+    def cancel_schedule(self, schedule_id: int) -> dict[str, Any]:
+        """Cancel future occurrences (quota refunded) and stop running ones; ScheduleOut."""
+        return self.request("DELETE", f"/schedules/{int(schedule_id)}")
+
+    def calendar(self, node: str | None = None, start: Moment = None,
+                 end: Moment = None) -> list[dict[str, Any]]:
+        """Bookings overlapping ``[start, end)`` on one node or the whole fleet."""
+        params = {"node": node, "start": _rfc3339(start), "end": _rfc3339(end)}
+        return self.request("GET", "/calendar", params=params)
+
+    def quota(self) -> dict[str, Any]:
+        """The calling user's quota and what is used of it."""
+        return self.request("GET", "/quotas/me")
+
+    def quotas(self) -> list[dict[str, Any]]:
+        """Every user's quota (admin)."""
+        return self.request("GET", "/quotas")
+
+    def set_quota(self, user: str, node_seconds_limit: float | None = None,
+                  data_bytes_limit: int | None = None) -> dict[str, Any]:
+        """Change a user's limits (admin); a limit left None is unchanged."""
+        body = _drop_none({"node_seconds_limit": node_seconds_limit,
+                           "data_bytes_limit": data_bytes_limit})
+        return self.request("PUT", f"/quotas/{_seg(user)}", json=body)
+
+    def set_node_status(self, node: str, status: str, reason: str | None = None) -> NodeOut:
+        """Put a node in maintenance, disable it or make it active again (admin)."""
+        body = _drop_none({"status": status, "reason": reason})
+        return NodeOut.model_validate(self.request("PATCH", f"/nodes/{_seg(node)}", json=body))
 
     # ---- results and logs -------------------------------------------------
 

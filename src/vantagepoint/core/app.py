@@ -13,9 +13,10 @@ from fastapi.responses import JSONResponse
 import vantagepoint
 from vantagepoint import web
 from vantagepoint.config import CoreSettings
-from vantagepoint.core.api import agent, executions, nodes, results, specs, users
+from vantagepoint.core.api import agent, executions, nodes, results, schedules, specs, users
 from vantagepoint.core.bootstrap import ensure_admin
-from vantagepoint.core.run.coordinator import Coordinator
+from vantagepoint.core.duties import Coordinator
+from vantagepoint.core.scheduler.registry import load_policies
 from vantagepoint.core.store.db import make_engine, make_sessionmaker
 from vantagepoint.errors import Invalid, Problem, VantageError
 from vantagepoint.spec.pointers import join
@@ -35,7 +36,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
             log.warning("admin token (shown once): %s", token)
         engine = make_engine(settings.database_url)
         app.state.sessions = make_sessionmaker(engine)
-        coordinator = Coordinator(app.state.sessions, settings)
+        coordinator = Coordinator(app.state.sessions, settings, app.state.policies)
         coordinator.start()
         try:
             yield
@@ -46,6 +47,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
     app = FastAPI(title="vantagepoint", version=vantagepoint.__version__, lifespan=lifespan,
                   description="A programmable network measurement testbed.")
     app.state.settings = settings
+    app.state.policies = load_policies(settings)
     app.include_router(api_router(), prefix=API_PREFIX)
     app.include_router(web.router)
     _error_handlers(app)
@@ -60,7 +62,7 @@ def api_router() -> APIRouter:
         """Answers without a token while the core runs."""
         return {"status": "ok", "version": vantagepoint.__version__}
 
-    for module in (users, nodes, executions, results, agent):
+    for module in (users, nodes, executions, schedules, results, agent):
         router.include_router(module.router)
     for spec_router in specs.routers:
         router.include_router(spec_router)

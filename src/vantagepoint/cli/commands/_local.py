@@ -166,11 +166,17 @@ def wait_healthy(stack: LocalStack, timeout: float = 30.0) -> None:
                      f"see {stack.children[0].log}")
 
 
+# The embedded default is for trying things out: short runs, back to back. The
+# environment still wins, so a user can set the production limits here too.
+EMBEDDED_LIMITS = {k: os.environ.get(k, v) for k, v in {
+    "VANTAGE_MIN_DURATION_SECONDS": "1", "VANTAGE_PADDING_SECONDS": "0"}.items()}
+
+
 def _start_core(stack: LocalStack, settings: CoreSettings, host: str, port: int) -> None:
     args = ["core", "--host", host, "--port", str(port),
             "--database-url", settings.database_url,
             "--admin-token-file", str(settings.admin_token_file)]
-    stack.children.append(spawn("core", args, stack.data / "core.log"))
+    stack.children.append(spawn("core", args, stack.data / "core.log", EMBEDDED_LIMITS))
     wait_healthy(stack)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from vantagepoint.core.api.deps import CurrentUser, SessionDep, SettingsDep
+from vantagepoint.core.api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep
 from vantagepoint.core.catalog import is_online
 from vantagepoint.core.store.models import Node
 from vantagepoint.errors import NotFound
-from vantagepoint.wire import Interface, NodeOut, ToolOut
+from vantagepoint.wire import Interface, NodeOut, NodeStatusSet, ToolOut
 
 router = APIRouter(tags=["fleet"])
 
@@ -22,6 +22,7 @@ def node_out(node: Node, offline_after: float) -> NodeOut:
         tools=[f"{t['name']}@{t['version']}" for t in node.tools],
         tool_errors=node.tool_errors,
         online=is_online(node, offline_after),
+        status=node.status,
         last_seen=node.last_seen,
         registered_at=node.registered_at,
         agent_version=node.agent_version,
@@ -41,6 +42,17 @@ def get_node(name: str, db: SessionDep, settings: SettingsDep, _: CurrentUser) -
     node = db.scalar(select(Node).where(Node.name == name))
     if node is None:
         raise NotFound(f"no node {name!r}")
+    return node_out(node, settings.node_offline_seconds)
+
+
+@router.patch("/nodes/{name}", summary="Set a node's status")
+def set_status(name: str, body: NodeStatusSet, db: SessionDep, settings: SettingsDep,
+               _: AdminUser) -> NodeOut:
+    """Put a node in maintenance, disable it, or make it active again (admin only)."""
+    node = db.scalar(select(Node).where(Node.name == name))
+    if node is None:
+        raise NotFound(f"no node {name!r}")
+    node.status, node.status_reason = body.status, body.reason
     return node_out(node, settings.node_offline_seconds)
 
 

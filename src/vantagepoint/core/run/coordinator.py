@@ -8,7 +8,6 @@ agent's report; each runs in its own transaction with the row locked.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from vantagepoint.config import CoreSettings
 from vantagepoint.core.run.logbook import core_log
 from vantagepoint.core.run.states import EXEC_FINAL, NODE_FINAL, check_exec, check_node
+from vantagepoint.core.scheduler.materialize import release
 from vantagepoint.core.store.models import Execution
 from vantagepoint.core.store.types import utcnow
 from vantagepoint.wire import ExecState as E
@@ -36,6 +36,7 @@ def move(db: Session, ex: Execution, target: E, reason: str | None = None) -> No
     if target in EXEC_FINAL:
         ex.ended_at = ex.ended_at or utcnow()
         _stop_parts(db, ex, reason or str(target))
+        release(db, ex)
 
 
 def _stop_parts(db: Session, ex: Execution, reason: str) -> None:
@@ -118,26 +119,3 @@ def advance_all(sessions: sessionmaker, settings: CoreSettings) -> None:
             advance(sessions, settings, execution_id)
         except Exception:  # one bad execution must not stall the others
             log.exception("advancing execution %s failed", execution_id)
-
-
-class Coordinator:
-    """A daemon thread that ticks ``advance_all``; started and stopped with the app."""
-
-    def __init__(self, sessions: sessionmaker, settings: CoreSettings):
-        self.sessions, self.settings = sessions, settings
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="coordinator", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.settings.tick_seconds):
-            try:
-                advance_all(self.sessions, self.settings)
-            except Exception:
-                log.exception("coordinator tick failed")

@@ -66,6 +66,8 @@ class Node(Base):
     tools: Mapped[list[Any]] = mapped_column(default=list)
     tool_errors: Mapped[dict[str, Any]] = mapped_column(default=dict)
     agent_version: Mapped[str] = mapped_column(String(32), default="")
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    status_reason: Mapped[str | None] = mapped_column(Text)
     registered_at: Mapped[datetime | None]
     last_seen: Mapped[datetime | None]
 
@@ -96,6 +98,8 @@ class Execution(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id"))
+    occurrence: Mapped[int | None] = mapped_column(Integer)
     scenario_name: Mapped[str] = mapped_column(String(64))
     scenario_version: Mapped[int]
     snapshot: Mapped[dict[str, Any]]
@@ -172,3 +176,75 @@ class LogEntry(Base):
     message: Mapped[str] = mapped_column(Text)
     spool_id: Mapped[str | None] = mapped_column(String(64))
     seq: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Schedule(Base):
+    """A request to execute a scenario, accepted whole; its bookings are its calendar."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    scenario_name: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(16))
+    request: Mapped[dict[str, Any]]
+    binding: Mapped[dict[str, Any]] = mapped_column(default=dict)  # role -> [nodes]
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    system: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    duration: Mapped[float] = mapped_column(Float)
+    every: Mapped[float | None] = mapped_column(Float)
+    node_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    data_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[User] = relationship()
+
+
+class Booking(Base):
+    """One node's part of one occurrence of a schedule: ``[start, end)`` on the calendar."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        Index("ix_bookings_node_start", "node_name", "start"),
+        Index("ix_bookings_schedule", "schedule_id", "occurrence"),
+        Index("ix_bookings_due", "state", "start"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id"))
+    occurrence: Mapped[int] = mapped_column(Integer)
+    node_name: Mapped[str] = mapped_column(String(128))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    system: Mapped[bool] = mapped_column(Boolean, default=False)
+    interfaces: Mapped[list[Any]] = mapped_column(default=list)
+    tools: Mapped[list[Any]] = mapped_column(default=list)
+    state: Mapped[str] = mapped_column(String(16), default="reserved")  # reserved|released|canceled
+    execution_id: Mapped[int | None] = mapped_column(ForeignKey("executions.id"))
+
+
+class QuotaEntry(Base):
+    """A debit (positive) or refund (negative) of a user's node time or data volume."""
+
+    __tablename__ = "quota_ledger"
+    __table_args__ = (Index("ix_quota_ledger_user", "user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id"))
+    kind: Mapped[str] = mapped_column(String(8))  # time | data
+    amount: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Quota(Base):
+    """A user's limits; absent means the configured defaults."""
+
+    __tablename__ = "quotas"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    node_seconds_limit: Mapped[float] = mapped_column(Float)
+    data_bytes_limit: Mapped[int] = mapped_column(BigInteger)

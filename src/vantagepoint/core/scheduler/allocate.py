@@ -1,0 +1,215 @@
+"""Allocation: find the slots a request can take, check every policy, and book them.
+
+The check and the booking happen in one transaction that writers take one at a
+time: SQLite's ``BEGIN IMMEDIATE`` holds the database's write lock from the
+first statement, and on PostgreSQL a transaction-scoped advisory lock guards
+the scheduler, so two core processes racing for one slot cannot both win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from vantagepoint.config import CoreSettings
+from vantagepoint.core.catalog import StoreCatalog, find_spec
+from vantagepoint.core.scheduler import quotas
+from vantagepoint.core.scheduler.binding import Binding, Selection, bind_by_order, bound
+from vantagepoint.core.scheduler.binding import selection as read_selection
+from vantagepoint.core.scheduler.calendar_db import DbCalendar, node_info
+from vantagepoint.core.scheduler.candidates import candidates
+from vantagepoint.core.scheduler.model import Policy, Proposal, Refusal, Span
+from vantagepoint.core.scheduler.proposal import build, cost
+from vantagepoint.core.scheduler.registry import check_all
+from vantagepoint.core.scheduler.request import check_limits, earliest_start, occurrences
+from vantagepoint.core.store.models import Booking, Node, Schedule, User
+from vantagepoint.errors import Invalid, NotFound, Problem, Unschedulable
+from vantagepoint.spec.models import ScenarioSpec
+from vantagepoint.spec.validate import check_action, check_periods, resolve_scenario
+from vantagepoint.wire import ScheduleCreate
+
+SCHEDULER_LOCK = 0x76700001  # PostgreSQL advisory lock key of the scheduler
+MAX_STEPS = 10_000
+
+
+@dataclass
+class Plan:
+    """An accepted request: what it books and what it costs (not yet stored)."""
+
+    spec: ScenarioSpec
+    binding: Binding
+    spans: list[Span]
+    proposal: Proposal
+    node_seconds: float = 0.0
+    data_bytes: int = 0
+    refusals: list[Refusal] = field(default_factory=list)
+
+
+def lock_scheduler(db: Session) -> None:
+    """Serialise check-and-book across core processes (SQLite: BEGIN IMMEDIATE does it)."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEDULER_LOCK})
+
+
+def plan(db: Session, user: User, req: ScheduleCreate, settings: CoreSettings,
+         policies: list[Policy], now: datetime) -> Plan:
+    """Find where the request fits, or raise Unschedulable naming every refusal."""
+    check_limits(req, settings, now)
+    spec = scenario_spec(db, user, req.scenario)
+    problems = check_periods(spec, req.duration)
+    if problems:
+        raise Invalid("the scenario does not fit the duration", problems)
+    choice = read_selection(spec, req)
+    first = earliest_start(req, settings, now)
+    horizon = now + timedelta(days=settings.max_ahead_days)
+    calendar = DbCalendar(db, _window(first, horizon, req, settings),
+                          timedelta(seconds=settings.max_duration_seconds + 60))
+    search = _Search(db, user, spec, choice, req, settings, policies, calendar)
+    found = search.first_fit(first, horizon, exact=req.mode != "earliest")
+    found.node_seconds, found.data_bytes = cost(found.spec, found.proposal)
+    quotas.check(db, user, settings, found.node_seconds, found.data_bytes)
+    return found
+
+
+def scenario_spec(db: Session, user: User, name: str) -> ScenarioSpec:
+    row = find_spec(db, "scenario", user.id, name)
+    if row is None:
+        raise NotFound(f"no scenario {name!r}")
+    return resolve_scenario(row.spec, StoreCatalog(db, user.id))
+
+
+def _window(first: datetime, horizon: datetime, req: ScheduleCreate,
+            settings: CoreSettings) -> Span:
+    pad = timedelta(seconds=settings.padding_seconds)
+    end = max(horizon, req.until or horizon) + timedelta(seconds=req.duration) + pad
+    return Span(first - pad, end)
+
+
+class _Search:
+    """First fit over start times, for fixed nodes or nodes chosen by filter."""
+
+    def __init__(self, db, user, spec, choice: Selection, req, settings, policies, calendar):
+        self.db, self.user, self.spec, self.choice = db, user, spec, choice
+        self.req, self.settings, self.policies, self.calendar = req, settings, policies, calendar
+        if choice.fixed is not None:
+            _check_bound(bound(spec, choice.fixed), db, user)
+            self._pool = []
+        else:
+            self._pool = candidates(db, spec, req)
+
+    def first_fit(self, start: datetime, horizon: datetime, exact: bool) -> Plan:
+        t = start
+        for _ in range(MAX_STEPS):
+            spans = occurrences(self.req, t)
+            if not spans:
+                raise Invalid("no occurrence fits before until", [Problem("/until", "too early")])
+            outcome = self._try(spans)
+            if isinstance(outcome, Plan):
+                return outcome
+            message, refusals, later = outcome
+            if exact or later is None or later > horizon:
+                raise Unschedulable(message, [_problem(r) for r in refusals])
+            t = later
+        raise Unschedulable("no fit found within the search limit", [])
+
+    def _try(self, spans: list[Span]):
+        if self.choice.fixed is not None:
+            return self._try_binding(self.choice.fixed, spans)
+        return self._try_filtered(spans)
+
+    def _try_binding(self, binding: Binding, spans: list[Span]):
+        proposal = build(self.user.name, bound(self.spec, binding), spans)
+        refusals = check_all(self.policies, proposal, self.calendar)
+        if not refusals:
+            return Plan(self.spec, binding, spans, proposal)
+        return (f"refused by {', '.join(sorted({r.policy for r in refusals}))}", refusals,
+                _next_start(refusals, spans, fixed=True))
+
+    def _try_filtered(self, spans: list[Span]):
+        free, refusals = [], []
+        per_occurrence = [0] * len(spans)
+        for node in self._pool:
+            alone = {role: [node.name] for role in self.choice.roles}  # this node in every role
+            found = self._try_binding(alone, spans)
+            if isinstance(found, Plan):
+                free.append(node.name)
+                per_occurrence = [n + 1 for n in per_occurrence]
+                if len(free) == self.choice.count:
+                    break
+            else:
+                refusals += found[1]
+                busy = {r.occurrence for r in found[1]}
+                per_occurrence = [n + (i not in busy) for i, n in enumerate(per_occurrence)]
+        if len(free) >= self.choice.count:
+            return self._try_binding(bind_by_order(self.choice.roles, free), spans)
+        return (_shortage(per_occurrence, spans, self.choice.count, len(self._pool)), refusals,
+                _next_start(refusals, spans, fixed=False))
+
+
+def _check_bound(spec: ScenarioSpec, db: Session, user: User) -> None:
+    """Bound nodes must exist and offer the tools and interfaces their actions use."""
+    catalog = StoreCatalog(db, user.id)
+    problems = [p for i, a in enumerate(spec.actions())
+                for p in check_action(a, catalog, f"/actions/{i}")]
+    if problems:
+        raise Invalid("the chosen nodes cannot run this scenario", problems)
+
+
+def _shortage(per_occurrence: list[int], spans: list[Span], count: int, pool: int) -> str:
+    if pool < count:
+        return f"only {pool} node(s) match the filter, {count} needed"
+    i = next(i for i, n in enumerate(per_occurrence) if n < count)
+    return (f"only {per_occurrence[i]}/{count} nodes free in occurrence {i} at "
+            f"{spans[i].start.isoformat()}")
+
+
+def _next_start(refusals: list[Refusal], spans: list[Span], fixed: bool) -> datetime | None:
+    """The next first-start worth trying; None if some refusal can never clear."""
+    offsets = {i: s.start - spans[0].start for i, s in enumerate(spans)}
+    starts = []
+    for r in refusals:
+        if r.retry_after is None:
+            if fixed:
+                return None
+            continue
+        starts.append(r.retry_after - offsets.get(r.occurrence or 0, timedelta(0)))
+    later = [s for s in starts if s > spans[0].start]
+    if not later:
+        return None
+    return max(later) if fixed else min(later)
+
+
+def _problem(r: Refusal) -> Problem:
+    where = "" if r.occurrence is None else f"/occurrences/{r.occurrence}"
+    if r.node:
+        where += f"/nodes/{r.node}"
+    return Problem(where, str(r))
+
+
+def book(db: Session, user: User, req: ScheduleCreate, found: Plan,
+         schedule: Schedule | None = None) -> Schedule:
+    """Store an accepted plan: the schedule (new, or a waiting one), bookings, quota debits."""
+    if schedule is None:
+        schedule = Schedule(owner=user, scenario_name=req.scenario, mode=req.mode,
+                            request=req.model_dump(mode="json"), duration=req.duration,
+                            every=req.every)
+        db.add(schedule)
+    schedule.binding, schedule.shared, schedule.state = found.binding, found.spec.shared, "active"
+    schedule.node_seconds, schedule.data_bytes = found.node_seconds, found.data_bytes
+    db.flush()
+    db.add_all(Booking(schedule_id=schedule.id, occurrence=b.occurrence, node_name=b.node,
+                       start=b.span.start, end=b.span.end, shared=b.shared, system=b.system,
+                       interfaces=list(b.interfaces), tools=list(b.tools))
+               for b in found.proposal.bookings)
+    quotas.record(db, user.id, schedule.id, quotas.TIME, found.node_seconds, "booked")
+    quotas.record(db, user.id, schedule.id, quotas.DATA, found.data_bytes, "booked")
+    db.flush()
+    return schedule
+
+
+def fleet(db: Session) -> list:
+    """Every node as the scheduler sees it."""
+    return [node_info(n) for n in db.scalars(select(Node).order_by(Node.name))]

@@ -1,0 +1,38 @@
+"""Building the bookings a bound scenario would take, and what they cost."""
+
+from __future__ import annotations
+
+from vantagepoint.core.scheduler.model import Booking, Proposal, Span
+from vantagepoint.spec.models import ScenarioSpec
+
+DEFAULT_INTERFACE = "default"
+
+
+def node_parts(spec: ScenarioSpec) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Per node of a bound scenario: the interfaces and the tools its actions use."""
+    parts: dict[str, tuple[list[str], list[str]]] = {}
+    for action in spec.actions():
+        interfaces, tools = parts.setdefault(action.node, ([], []))
+        iface = action.interface or DEFAULT_INTERFACE
+        if iface not in interfaces:
+            interfaces.append(iface)
+        tools.append(action.tool)
+    return {n: (tuple(i), tuple(t)) for n, (i, t) in parts.items()}
+
+
+def build(owner: str, spec: ScenarioSpec, spans: list[Span], system: bool = False) -> Proposal:
+    """Every node part of every occurrence of a bound scenario."""
+    parts = node_parts(spec)
+    bookings = tuple(
+        Booking(node=node, span=span, occurrence=i, shared=spec.shared, interfaces=ifaces,
+                tools=tools, system=system)
+        for i, span in enumerate(spans) for node, (ifaces, tools) in sorted(parts.items()))
+    return Proposal(owner=owner, scenario=spec.name, shared=spec.shared, status=spec.status,
+                    bookings=bookings)
+
+
+def cost(spec: ScenarioSpec, proposal: Proposal) -> tuple[float, int]:
+    """Node time (node-seconds) and declared data (bytes) the proposal debits."""
+    seconds = sum(b.span.seconds for b in proposal.bookings)
+    interfaces = sum(len(b.interfaces) for b in proposal.bookings)
+    return seconds, spec.traffic_bytes * interfaces
