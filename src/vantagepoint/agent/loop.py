@@ -25,6 +25,7 @@ import vantagepoint
 from vantagepoint.agent.client import FAILURES, CoreClient, describe, is_permanent
 from vantagepoint.agent.runner import ExecutionRunner
 from vantagepoint.agent.spool import Spool
+from vantagepoint.agent.traffic import read_counters, traffic_since
 from vantagepoint.agent.uploader import Backoff, Heartbeat, Uploader
 from vantagepoint.config import AgentSettings
 from vantagepoint.tools.registry import ToolRegistry, load_tools
@@ -58,6 +59,7 @@ class _Local:
     runner: ExecutionRunner | None = None
     report: NodeReport | None = None  # queued until the core has it
     flush_first: bool = False  # send the report only once the execution's records are up
+    traffic_base: dict[str, int] = field(default_factory=dict)  # counters at the run's start
     report_failing: bool = field(default=False, repr=False)
 
 
@@ -244,6 +246,7 @@ class Agent:
     def _start_run(self, local: _Local, runner: ExecutionRunner, run_at: datetime) -> None:
         when = run_at if run_at.tzinfo else run_at.replace(tzinfo=UTC)
         runner.run(when.timestamp())
+        local.traffic_base = read_counters(self._devices(runner))
         local.phase = "running"
         self.log(local.execution_id, f"starting the run at {when.isoformat()}")
 
@@ -292,13 +295,20 @@ class Agent:
         self.log(local.execution_id, f"every action ended, {runner.results} results"
                  + (f"; {failure}" if failure else ""), "error" if failure else "info")
         local.phase = "flushing"
-        self._queue(local, "failed" if failure else "done", failure, flush_first=True)
+        self._queue(local, "failed" if failure else "done", failure, flush_first=True,
+                    traffic=traffic_since(local.traffic_base))
         self.uploader.kick()  # upload now rather than at the next period
 
+    def _devices(self, runner: ExecutionRunner) -> set[str]:
+        """The OS devices behind the measurement interfaces this execution's actions use."""
+        names = {a.interface for a in runner.actions}
+        return {self.settings.interfaces[n] for n in names if n in self.settings.interfaces}
+
     def _queue(self, local: _Local, state: str, reason: str | None = None,
-               flush_first: bool = False) -> None:
+               flush_first: bool = False, traffic: int | None = None) -> None:
         reason = reason[:4000] if reason else None
-        local.report = NodeReport(state=state, reason=reason)  # type: ignore[arg-type]
+        local.report = NodeReport(state=state, reason=reason,  # type: ignore[arg-type]
+                                  traffic_bytes=traffic)
         local.flush_first, local.report_failing = flush_first, False
 
     def _send_report(self, local: _Local, timeout: float | None = None) -> None:

@@ -1,5 +1,19 @@
-"""The core: REST API, store, execution coordinator."""
+"""The core: REST API, store, scheduler, execution coordinator.
 
-from vantagepoint.core.app import create_app, serve
+``create_app`` and ``serve`` load lazily so that importing a submodule (e.g. the
+filter parser from the CLI) does not build the whole application.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["create_app", "serve"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from vantagepoint.core import app
+
+        return getattr(app, name)
+    raise AttributeError(name)

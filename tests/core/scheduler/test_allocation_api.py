@@ -159,3 +159,19 @@ def test_low_priority_waits_for_an_idle_gap(app_client):
     started = wait_until(lambda: (s := app_client.get(f"/api/v1/schedules/{low['id']}").json())
                          ["state"] == "active" and s, timeout=10, what="low priority to start")
     assert started["occurrences"][0]["execution"] is not None
+
+
+def test_data_debit_is_corrected_from_reported_traffic(app_client):
+    token = enrol(app_client, "n1")
+    app_client.put("/api/v1/scenarios/rtt",
+                   json={**scenario(interface="op0"), "traffic_bytes": 1000})
+    ex = app_client.post("/api/v1/executions", json={"scenario": "rtt", "duration": 1}).json()
+    assert app_client.get("/api/v1/quotas/me").json()["data_bytes_used"] == 1000
+    headers = {"Authorization": f"Bearer {token}"}
+    wait_until(lambda: app_client.get("/api/v1/agent/assignments", headers=headers).json(),
+               what="the assignment")
+    for state, extra in (("ready", {}), ("done", {"traffic_bytes": 250})):
+        r = app_client.post(f"/api/v1/agent/executions/{ex['id']}/report", headers=headers,
+                            json={"state": state, **extra})
+        assert r.status_code == 200, r.text
+    assert app_client.get("/api/v1/quotas/me").json()["data_bytes_used"] == 250

@@ -19,6 +19,7 @@ from vantagepoint.cli.commands._units import (
     show_size,
 )
 from vantagepoint.cli.commands.calendar import window
+from vantagepoint.cli.commands.schedule import period, start_mode
 from vantagepoint.cli.main import app
 from vantagepoint.client import Client
 
@@ -112,6 +113,14 @@ def test_the_calendar_window_defaults_to_the_next_day():
     assert window("+1h", "+3h", NOW) == (NOW + timedelta(hours=1), NOW + timedelta(hours=3))
     with pytest.raises(typer.BadParameter):
         window("+3h", "+1h", NOW)
+
+
+def test_start_modes_and_periods_share_one_now():
+    assert start_mode("earliest") == {"mode": "earliest"}
+    assert start_mode("low") == {"mode": "low_priority"}
+    assert start_mode("+1h", NOW) == {"mode": "at", "start": NOW + timedelta(hours=1)}
+    assert period("1h", "+4h", NOW) == {"every": 3600, "until": NOW + timedelta(hours=4)}
+    assert period(None, None) == {"every": None, "until": None}
 
 
 # ---- surface and usage errors ------------------------------------------------
@@ -302,3 +311,12 @@ def test_unschedule_says_how_many_occurrences_were_canceled(runner, fake_core):
     result = runner.invoke(app, ["unschedule", "7"])
     assert result.exit_code == 0, _output(result)
     assert "schedule 7 (rtt) is now canceled: 1 of 2 occurrence(s) canceled" in _output(result)
+
+
+def test_a_low_priority_schedule_says_it_waits(runner, fake_core):
+    _, answers = fake_core
+    answers[("POST", "/api/v1/schedules")] = httpx.Response(201, json=SCHEDULE | {
+        "mode": "low_priority", "every": None, "occurrences": [], "node_seconds": 0})
+    result = runner.invoke(app, ["schedule", "rtt", "-d", "5m", "--start", "low"])
+    assert result.exit_code == 0, _output(result)
+    assert "waits at low priority" in _output(result) and "idle for 5m" in _output(result)

@@ -1,5 +1,6 @@
 """`vantage schedule FILE_OR_SCENARIO --duration S`: book time slots for a scenario."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -73,8 +74,9 @@ def schedule(scenario: ScenarioArgument, duration: DurationOption,
     A periodic or multi-node request is booked whole or refused whole; each refusal is
     printed and the exit status is 1.
     """
-    request = {"duration": parse_duration(duration), **start_mode(start),
-               **period(every, until), **node_choice(nodes, filter, count, role),
+    now = datetime.now(UTC)  # one "now" for every relative time of the request
+    request = {"duration": parse_duration(duration), **start_mode(start, now),
+               **period(every, until, now), **node_choice(nodes, filter, count, role),
                "min_interfaces": min_interfaces, "dry_run": dry_run}
     with connect(url, token, data) as client:
         booked = client.schedule(scenario_source(scenario), **request)
@@ -84,21 +86,22 @@ def schedule(scenario: ScenarioArgument, duration: DurationOption,
         print_schedule(booked)
 
 
-def start_mode(start: str) -> dict[str, Any]:
+def start_mode(start: str, now: datetime | None = None) -> dict[str, Any]:
     """The mode and start time of a --start value."""
     if start.strip().lower() == "earliest":
         return {"mode": "earliest"}
     if start.strip().lower() in LOW_PRIORITY:
         return {"mode": "low_priority"}
-    return {"mode": "at", "start": parse_time(start, "--start")}
+    return {"mode": "at", "start": parse_time(start, "--start", now)}
 
 
-def period(every: str | None, until: str | None) -> dict[str, Any]:
+def period(every: str | None, until: str | None,
+           now: datetime | None = None) -> dict[str, Any]:
     """The period and span end of a periodic request."""
     if until is not None and every is None:
         raise typer.BadParameter("--until needs --every", param_hint="--until")
     return {"every": None if every is None else parse_duration(every, "--every"),
-            "until": None if until is None else parse_time(until, "--until")}
+            "until": None if until is None else parse_time(until, "--until", now)}
 
 
 def node_choice(nodes: str | None, filter: str | None, count: int | None,
@@ -170,6 +173,11 @@ def occurrence_table(booked: dict[str, Any]) -> Table:
 
 def print_schedule(booked: dict[str, Any]) -> None:
     """The occurrence table and a line with what was (or would be) debited."""
+    if booked.get("mode") == "low_priority" and not booked.get("occurrences"):
+        out.print(f"schedule {booked.get('id')} ({booked.get('scenario')}) waits at low "
+                  f"priority: it runs whenever its nodes are idle for "
+                  f"{show_duration(booked.get('duration', 0))}", markup=False)
+        return
     out.print(occurrence_table(booked))
     verb = "would debit" if booked.get("dry_run") else "debited"
     out.print(f"{len(booked.get('occurrences', []))} occurrence(s); {verb} "

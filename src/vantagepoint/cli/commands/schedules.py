@@ -18,7 +18,7 @@ from vantagepoint.cli.commands._output import print_json, when
 from vantagepoint.cli.commands._units import show_duration
 
 STATE_STYLES = {"finished": "green", "failed": "red", "canceled": "yellow", "aborted": "red",
-                "started": "cyan", "deployed": "cyan"}
+                "started": "cyan", "deployed": "cyan", "active": "cyan"}
 
 
 def _nodes(item: dict[str, Any]) -> str:

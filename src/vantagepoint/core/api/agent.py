@@ -11,6 +11,7 @@ from vantagepoint.core.ingest import ingest
 from vantagepoint.core.run.coordinator import lock_execution, step
 from vantagepoint.core.run.logbook import core_log
 from vantagepoint.core.run.states import NODE_ACTIVE, NODE_FINAL, check_node
+from vantagepoint.core.scheduler import quotas
 from vantagepoint.core.store.models import Execution, ExecutionNode, Node
 from vantagepoint.core.store.types import utcnow
 from vantagepoint.errors import Forbidden, NotFound
@@ -103,6 +104,8 @@ def report(execution_id: int, body: NodeReport, request: Request, db: SessionDep
         core_log(db, ex.id, f"node {node_name} reports {target}"
                             + (f": {body.reason}" if body.reason else ""),
                  level="error" if target == NodeState.FAILED else "info", node=node_name)
+        if body.traffic_bytes is not None:
+            quotas.correct_data(db, ex, node_name, body.traffic_bytes)
         step(db, ex, request.app.state.settings, utcnow())
     return assignment(ex, part)
 

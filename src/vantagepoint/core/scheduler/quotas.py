@@ -71,3 +71,16 @@ def set_limits(db: Session, user: User, settings: CoreSettings, node_seconds: fl
         row.node_seconds_limit = node_seconds
     if data_bytes is not None:
         row.data_bytes_limit = data_bytes
+
+
+def correct_data(db: Session, ex, node: str, traffic_bytes: int) -> None:
+    """Replace a node part's declared data debit by the traffic its agent measured."""
+    from vantagepoint.core.store.models import Booking
+
+    booking = db.scalar(select(Booking).where(Booking.execution_id == ex.id,
+                                              Booking.node_name == node))
+    if booking is None:
+        return
+    declared = int(ex.snapshot.get("traffic_bytes", 0)) * len(booking.interfaces)
+    record(db, ex.owner_id, booking.schedule_id, DATA, traffic_bytes - declared,
+           f"correction from traffic reported by {node} for execution {ex.id}")
