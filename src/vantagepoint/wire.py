@@ -168,6 +168,8 @@ class NodeOut(Wire):
     tool_errors: dict[str, str] = Field(default_factory=dict)
     online: bool
     status: str = "active"
+    clock_skew_ms: float | None = Field(
+        None, description="Core clock minus node clock at the last heartbeat, ms.")
     last_seen: datetime | None
     registered_at: datetime | None
     agent_version: str = ""

@@ -16,6 +16,7 @@ from vantagepoint.config import CoreSettings
 from vantagepoint.core.api import agent, executions, nodes, results, schedules, specs, users
 from vantagepoint.core.bootstrap import ensure_admin
 from vantagepoint.core.duties import Coordinator
+from vantagepoint.core.processors import load_processors
 from vantagepoint.core.scheduler.registry import load_policies
 from vantagepoint.core.store.db import make_engine, make_sessionmaker
 from vantagepoint.errors import Invalid, Problem, VantageError
@@ -36,7 +37,8 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
             log.warning("admin token (shown once): %s", token)
         engine = make_engine(settings.database_url)
         app.state.sessions = make_sessionmaker(engine)
-        coordinator = Coordinator(app.state.sessions, settings, app.state.policies)
+        coordinator = Coordinator(app.state.sessions, settings, app.state.policies,
+                                  load_processors())
         coordinator.start()
         try:
             yield

@@ -9,6 +9,7 @@ import threading
 from sqlalchemy.orm import sessionmaker
 
 from vantagepoint.config import CoreSettings
+from vantagepoint.core.processors import Processor, process_ended
 from vantagepoint.core.run.coordinator import advance_all
 from vantagepoint.core.scheduler.materialize import materialize_due
 from vantagepoint.core.scheduler.model import Policy
@@ -17,11 +18,13 @@ from vantagepoint.core.scheduler.service import start_waiting
 log = logging.getLogger(__name__)
 
 
-def tick(sessions: sessionmaker, settings: CoreSettings, policies: list[Policy]) -> None:
+def tick(sessions: sessionmaker, settings: CoreSettings, policies: list[Policy],
+         processors: list[Processor]) -> None:
     """One round of every duty; a failing duty is logged and does not stop the others."""
     for duty in (lambda: materialize_due(sessions, settings),
                  lambda: start_waiting(sessions, settings, policies),
-                 lambda: advance_all(sessions, settings)):
+                 lambda: advance_all(sessions, settings),
+                 lambda: process_ended(sessions, processors)):
         try:
             duty()
         except Exception:
@@ -31,8 +34,10 @@ def tick(sessions: sessionmaker, settings: CoreSettings, policies: list[Policy])
 class Coordinator:
     """A daemon thread that runs ``tick``; started and stopped with the app."""
 
-    def __init__(self, sessions: sessionmaker, settings: CoreSettings, policies: list[Policy]):
+    def __init__(self, sessions: sessionmaker, settings: CoreSettings, policies: list[Policy],
+                 processors: list[Processor]):
         self.sessions, self.settings, self.policies = sessions, settings, policies
+        self.processors = processors
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="coordinator", daemon=True)
 
@@ -45,4 +50,4 @@ class Coordinator:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.settings.tick_seconds):
-            tick(self.sessions, self.settings, self.policies)
+            tick(self.sessions, self.settings, self.policies, self.processors)

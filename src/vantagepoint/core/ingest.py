@@ -78,3 +78,15 @@ def _count_seen(db: Session, model, rows: list[dict[str, Any]]) -> int:
     return db.scalar(select(func.count()).select_from(model).where(
         model.node_name == rows[0]["node_name"], model.spool_id == rows[0]["spool_id"],
         model.seq.between(min(seqs), max(seqs)))) or 0
+
+
+def insert_results(db: Session, execution_id: int, origin: str, derived) -> int:
+    """Store results the core itself derived; ``origin`` plus position keeps it idempotent."""
+    rows = [dict(execution_id=execution_id, node_name=d.node, action=d.action, name=d.name,
+                 ts=d.ts, value=d.value, value_num=numeric(d.value), spool_id=origin, seq=i)
+            for i, d in enumerate(derived, start=1)]
+    stored = 0
+    for node in sorted({r["node_name"] for r in rows}):
+        stored += _insert_new(db, Result, [r for r in rows if r["node_name"] == node],
+                              "uq_results_origin")
+    return stored

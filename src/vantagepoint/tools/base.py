@@ -54,6 +54,24 @@ class Tool:
             dynamic_results=cls.dynamic_results,
         )
 
+    @classmethod
+    def check_config(cls, config: dict[str, Any], requested: list[str]) -> None:
+        """Refuse (ToolError) a config the schema rejects or a result this tool lacks."""
+        import jsonschema
+
+        from vantagepoint.errors import ToolError
+
+        errors = list(jsonschema.Draft202012Validator(cls.config_schema).iter_errors(config))
+        if errors:
+            raise ToolError(f"invalid {cls.name} config: " + "; ".join(
+                f"{'/'.join(map(str, e.absolute_path)) or 'config'}: {e.message}"
+                for e in errors))
+        known = {r.name for r in cls.results}
+        unknown = [n for n in requested if n not in known]
+        if unknown and not cls.dynamic_results:
+            raise ToolError(f"{cls.name} does not produce {', '.join(map(repr, unknown))} "
+                            f"(it produces: {', '.join(sorted(known))})")
+
     def init(self, config: dict[str, Any], requested: list[str]) -> None:
         """Prepare; raise ToolError to refuse (the execution is then canceled)."""
 

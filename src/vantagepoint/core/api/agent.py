@@ -62,8 +62,11 @@ def _node(db, name: str) -> Node:
 @router.post("/heartbeat", summary="Heartbeat")
 def heartbeat(body: Heartbeat, db: SessionDep, node_name: CurrentNode) -> dict[str, float]:
     """Mark the node alive; the answer carries the core's clock."""
-    _node(db, node_name).last_seen = utcnow()
-    return {"server_time": utcnow().timestamp()}
+    node, now = _node(db, node_name), utcnow()
+    node.last_seen = now
+    if body.ts is not None:
+        node.clock_skew_ms = (now.timestamp() - body.ts) * 1000.0
+    return {"server_time": now.timestamp()}
 
 
 def assignment(ex: Execution, part: ExecutionNode) -> Assignment:

@@ -23,6 +23,7 @@ def node_out(node: Node, offline_after: float) -> NodeOut:
         tool_errors=node.tool_errors,
         online=is_online(node, offline_after),
         status=node.status,
+        clock_skew_ms=node.clock_skew_ms,
         last_seen=node.last_seen,
         registered_at=node.registered_at,
         agent_version=node.agent_version,

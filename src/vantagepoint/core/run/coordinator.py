@@ -24,6 +24,7 @@ from vantagepoint.wire import NodeState as N
 
 log = logging.getLogger(__name__)
 ACTIVE = [s.value for s in E if s not in EXEC_FINAL]
+FINAL_VALUES = [s.value for s in EXEC_FINAL]
 
 
 def move(db: Session, ex: Execution, target: E, reason: str | None = None) -> None:

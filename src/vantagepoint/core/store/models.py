@@ -68,6 +68,8 @@ class Node(Base):
     agent_version: Mapped[str] = mapped_column(String(32), default="")
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     status_reason: Mapped[str | None] = mapped_column(Text)
+    # Core clock minus node clock at the last heartbeat (includes the one-way delay).
+    clock_skew_ms: Mapped[float | None] = mapped_column(Float)
     registered_at: Mapped[datetime | None]
     last_seen: Mapped[datetime | None]
 
@@ -110,6 +112,7 @@ class Execution(Base):
     duration: Mapped[float] = mapped_column(Float)
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+    processed_at: Mapped[datetime | None]  # when result processors ran over it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     owner: Mapped[User] = relationship()

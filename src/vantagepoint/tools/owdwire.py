@@ -1,0 +1,71 @@
+"""The udp-owd probe packet: sequence, send time and (when reflected) the reflector's times.
+
+Layout (network order): magic "VPOW", session (u32), seq (u64), flags (u32),
+t_send, t_reflect_recv, t_reflect_send (u64 nanoseconds since the epoch), then
+padding up to the configured size.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import zlib
+from dataclasses import dataclass
+
+MAGIC = b"VPOW"
+HEADER = struct.Struct("!4sIQIQQQ")
+REFLECTED = 1
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+SCM_TIMESTAMPNS = SO_TIMESTAMPNS
+TIMESPEC = struct.Struct("qq")
+
+
+@dataclass(frozen=True)
+class Probe:
+    session: int
+    seq: int
+    t_send: int
+    flags: int = 0
+    t_reflect_recv: int = 0
+    t_reflect_send: int = 0
+
+    def pack(self, size: int) -> bytes:
+        head = HEADER.pack(MAGIC, self.session, self.seq, self.flags, self.t_send,
+                           self.t_reflect_recv, self.t_reflect_send)
+        return head + bytes(max(0, size - len(head)))
+
+    @classmethod
+    def unpack(cls, data: bytes) -> Probe | None:
+        """The probe in ``data``, or None for anything that is not one of ours."""
+        if len(data) < HEADER.size:
+            return None
+        magic, session, seq, flags, t_send, t_rr, t_rs = HEADER.unpack_from(data)
+        if magic != MAGIC:
+            return None
+        return cls(session, seq, t_send, flags, t_rr, t_rs)
+
+
+def session_id(name: str) -> int:
+    """A stable 32-bit identifier for a session name shared by sender and receiver."""
+    return zlib.crc32(name.encode())
+
+
+def enable_timestamps(sock: socket.socket) -> bool:
+    """Ask the kernel for receive timestamps; False where it will not give them."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        return True
+    except OSError:
+        return False
+
+
+def receive(sock: socket.socket, bufsize: int = 65535) -> tuple[bytes, tuple, int]:
+    """One datagram, its sender and its receive time (kernel's when given, in ns)."""
+    import time
+
+    data, ancillary, _flags, addr = sock.recvmsg(bufsize, socket.CMSG_SPACE(TIMESPEC.size))
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == SCM_TIMESTAMPNS and len(payload) >= 16:
+            sec, nsec = TIMESPEC.unpack_from(payload)
+            return data, addr, sec * 1_000_000_000 + nsec
+    return data, addr, time.time_ns()
