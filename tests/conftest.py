@@ -56,4 +56,4 @@ def core_settings(database_url, tmp_path) -> CoreSettings:
     from tests.support import ADMIN_TOKEN
 
     return CoreSettings(database_url=database_url, admin_token=ADMIN_TOKEN, tick_seconds=0.05,
-                        start_margin_seconds=0.5, **QUICK)
+                        start_margin_seconds=0.5, files_dir=tmp_path / "files", **QUICK)

@@ -115,6 +115,7 @@ def start_core(database_url: str, log_dir: Path, **env) -> Core:
                     "VANTAGE_START_MARGIN_SECONDS": "1.0",
                     "VANTAGE_READY_TIMEOUT_SECONDS": "30", "VANTAGE_END_GRACE_SECONDS": "20",
                     "VANTAGE_MIN_DURATION_SECONDS": "0.5", "VANTAGE_PADDING_SECONDS": "0",
+                    "VANTAGE_FILES_DIR": str(log_dir / "files"),
                     **{f"VANTAGE_{k.upper()}": str(v) for k, v in env.items()}}
     proc = spawn(f"core-{port}", argv, log_dir, settings_env)
     core = Core(f"http://127.0.0.1:{port}", proc, database_url, log_dir)

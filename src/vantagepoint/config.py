@@ -42,6 +42,11 @@ class CoreSettings(BaseSettings):
     node_offline_seconds: float = Field(
         600.0, description="A node not heard for this long is shown offline."
     )
+    files_dir: Path | None = Field(
+        None, description="Where fetched result files are kept; beside the SQLite file, "
+                          "else ./vantage-files, when unset."
+    )
+    max_file_bytes: int = Field(2 * 1024**3, description="Largest file a node may upload.")
     padding_seconds: float = Field(
         120.0, description="Gap kept free between two bookings of a node (deployment)."
     )
@@ -94,6 +99,10 @@ class AgentSettings(BaseSettings):
     poll_seconds: float = Field(0.5, description="Assignment poll period.")
     upload_seconds: float = Field(1.0, description="Result upload period.")
     upload_batch: int = Field(500, description="Largest number of records in one upload.")
+    keep_files_days: float = Field(
+        7.0, description="How long result files (e.g. captures) stay in the node's store."
+    )
+    fetch_seconds: float = Field(2.0, description="How often to look for file fetch requests.")
     kill_grace_seconds: float = Field(
         5.0, description="How long a tool may overrun its period before its worker is killed."
     )

@@ -344,3 +344,31 @@ class QuotaSet(Wire):
 class NodeStatusSet(Wire):
     status: Literal["active", "maintenance", "disabled"]
     reason: str | None = Field(None, max_length=1000)
+
+
+# ---- result files kept on nodes ---------------------------------------------
+
+class FileFetchCreate(Wire):
+    """Ask a node for a file from one action's result store."""
+
+    node: str = Field(pattern=NODE_NAME_PATTERN)
+    action: str = Field(pattern=NAME_PATTERN)
+    path: str = Field(min_length=1, max_length=1024,
+                      description="Relative to the action's store, or the absolute path the "
+                                  "tool reported.")
+
+
+class FileFetchOut(Wire):
+    id: int
+    execution: int
+    node: str
+    action: str
+    path: str
+    state: Literal["pending", "ready", "failed"]
+    reason: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+
+
+class FetchFailure(Wire):
+    reason: str = Field(max_length=2000)

@@ -7,6 +7,7 @@ the core will repeat (4xx) from one worth retrying (network, 5xx, 401, 408, 429)
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +19,8 @@ from vantagepoint.wire import (
     API_PREFIX,
     Assignment,
     BatchAck,
+    FetchFailure,
+    FileFetchOut,
     Heartbeat,
     NodeRegistration,
     NodeReport,
@@ -82,6 +85,25 @@ class CoreClient:
     def upload(self, batch: RecordBatch, timeout: float | None = None) -> BatchAck:
         """POST /agent/records (idempotent by node, spool_id and seq)."""
         return BatchAck.model_validate(self._call("POST", "/agent/records", batch, timeout))
+
+    def fetches(self) -> list[FileFetchOut]:
+        """GET /agent/fetches: files the core asked this node for."""
+        return [FileFetchOut.model_validate(f) for f in self._call("GET", "/agent/fetches")]
+
+    def send_file(self, fetch_id: int, path: Path) -> None:
+        """PUT /agent/fetches/{id} with the file's bytes, streamed."""
+        def chunks():
+            with open(path, "rb") as handle:
+                while chunk := handle.read(1024 * 1024):
+                    yield chunk
+        response = self._http.put(f"/agent/fetches/{int(fetch_id)}", content=chunks(),
+                                  timeout=httpx.Timeout(300.0, connect=5.0))
+        if not response.is_success:
+            raise _error(response)
+
+    def refuse_file(self, fetch_id: int, reason: str) -> None:
+        """POST /agent/fetches/{id}/fail."""
+        self._call("POST", f"/agent/fetches/{int(fetch_id)}/fail", FetchFailure(reason=reason))
 
     def _call(self, method: str, path: str, body: Any = None,
               timeout: float | None = None) -> Any:

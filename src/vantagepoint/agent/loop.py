@@ -25,6 +25,7 @@ import vantagepoint
 from vantagepoint.agent.client import FAILURES, CoreClient, describe, is_permanent
 from vantagepoint.agent.runner import ExecutionRunner
 from vantagepoint.agent.spool import Spool
+from vantagepoint.agent.store import Fetcher, prune
 from vantagepoint.agent.traffic import read_counters, traffic_since
 from vantagepoint.agent.uploader import Backoff, Heartbeat, Uploader
 from vantagepoint.config import AgentSettings
@@ -78,6 +79,7 @@ class Agent:
         self.uploader = Uploader(self.spool, self.client, settings.upload_batch,
                                  settings.upload_seconds)
         self.heartbeat = Heartbeat(self.client, settings.heartbeat_seconds, self._reregister)
+        self.fetcher = Fetcher(self.client, self.work_root, settings.fetch_seconds)
         self.locals: dict[int, _Local] = {}
         self._concluded: dict[int, float] = {}  # execution id -> when it was dropped here
         self._stop = threading.Event()
@@ -90,7 +92,9 @@ class Agent:
         try:
             if not self.register():
                 return
+            prune(self.work_root, self.settings.keep_files_days)
             self.heartbeat.start()
+            self.fetcher.start()
             self.uploader.start()
             while not self._stop.is_set():
                 began = time.monotonic()
@@ -140,6 +144,7 @@ class Agent:
         """Stop every worker, flush what can be flushed within a few seconds, close."""
         deadline = time.monotonic() + SHUTDOWN_SECONDS
         self.heartbeat.stop(timeout=1.0)
+        self.fetcher.stop(timeout=1.0)
         self.uploader.stop(timeout=1.0)
         self._stop_workers()
         self.uploader.upload_pending(deadline=deadline, timeout=1.0)

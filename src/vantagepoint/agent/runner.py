@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import signal
 import time
 from dataclasses import dataclass
@@ -130,7 +129,10 @@ class ExecutionRunner:
         return self.finished
 
     def close(self) -> None:
-        """Stop what still runs (SIGKILL after the grace), reap it, remove the work files."""
+        """Stop what still runs (SIGKILL after the grace) and reap it.
+
+        The work directory stays: it is the node's result store (e.g. packet
+        captures), fetched on demand and pruned by age (``agent.store``)."""
         self.kill()
         self.wait(TERM_GRACE)
         for w in self._workers:
@@ -138,7 +140,6 @@ class ExecutionRunner:
                 _signal(w, signal.SIGKILL)
             w.process.join(timeout=5)
             w.conn.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
 
     # ---- polling ----------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from pydantic import BaseModel
 from vantagepoint.client._http import DEFAULT_DATA_DIR, Http, resolve_token, resolve_url
 from vantagepoint.client.builder import Scenario, Task
 from vantagepoint.client.execution import Execution
+from vantagepoint.errors import NotFound
 from vantagepoint.wire import NodeOut, ToolOut, UserOut
 
 SpecLike = Scenario | Task | BaseModel | dict[str, Any]
@@ -254,6 +256,21 @@ class Client:
                 until: datetime | float | None = None) -> list[dict[str, Any]]:
         """Every matching result (``since``/``until``: half-open, epoch seconds or datetime)."""
         return list(self.iter_results(execution, node, action, name, since, until))
+
+    def fetch_file(self, execution: int, node: str, action: str, path: str,
+                   timeout: float = 120.0, poll: float = 0.5) -> bytes:
+        """A file from a node's result store: ask the core, wait for the node, download."""
+        fetch = self.request("POST", f"/executions/{int(execution)}/files",
+                             json={"node": node, "action": action, "path": path})
+        deadline = time.monotonic() + timeout
+        while fetch["state"] == "pending":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"node {node!r} did not send {path!r} within {timeout:g} s")
+            time.sleep(poll)
+            fetch = self.request("GET", f"/files/{fetch['id']}")
+        if fetch["state"] == "failed":
+            raise NotFound(fetch.get("reason") or f"node {node!r} could not send {path!r}")
+        return self._http.download(f"/files/{fetch['id']}/content")
 
     def logs(self, execution_id: int, after: int | None = None) -> list[dict[str, Any]]:
         """An execution's log lines after id ``after``, oldest first, through all pages."""

@@ -99,6 +99,14 @@ class Http:
             return None
         return response.json()
 
+    def download(self, path: str) -> bytes:
+        """The raw body of a GET (files), or the matching error."""
+        response = self._client.get(path, headers={
+            "Authorization": f"Bearer {self._need_token()}"})
+        if response.is_error:
+            raise error_from_response(response)
+        return response.content
+
     def _need_token(self) -> str:
         if not self._token:
             raise missing_token(self.data_dir)

@@ -13,7 +13,16 @@ from fastapi.responses import JSONResponse
 import vantagepoint
 from vantagepoint import web
 from vantagepoint.config import CoreSettings
-from vantagepoint.core.api import agent, executions, nodes, results, schedules, specs, users
+from vantagepoint.core.api import (
+    agent,
+    executions,
+    files,
+    nodes,
+    results,
+    schedules,
+    specs,
+    users,
+)
 from vantagepoint.core.bootstrap import ensure_admin
 from vantagepoint.core.duties import Coordinator
 from vantagepoint.core.processors import load_processors
@@ -64,7 +73,7 @@ def api_router() -> APIRouter:
         """Answers without a token while the core runs."""
         return {"status": "ok", "version": vantagepoint.__version__}
 
-    for module in (users, nodes, executions, schedules, results, agent):
+    for module in (users, nodes, executions, schedules, results, files, agent):
         router.include_router(module.router)
     for spec_router in specs.routers:
         router.include_router(spec_router)

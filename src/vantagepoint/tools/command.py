@@ -64,7 +64,9 @@ CONFIG_SCHEMA: dict[str, Any] = {
                    "description": "Which output the patterns are searched in."},
         "timeout": {"type": "number", "exclusiveMinimum": 0,
                     "description": "Seconds after which the program is stopped."},
-        "cwd": {"type": "string", "minLength": 1, "description": "Working directory."},
+        "cwd": {"type": "string", "minLength": 1,
+                "description": "Working directory (default: the action's result store, "
+                               "whose files the core can fetch)."},
         "env": {"type": "object", "additionalProperties": {"type": "string"},
                 "description": "Variables added to the agent's environment."},
     },
@@ -193,7 +195,7 @@ class Command(Tool):
         stream = config.get("stream", "stdout")
         self.streams = ("stdout", "stderr") if stream == "both" else (stream,)
         self.timeout: float | None = config.get("timeout")
-        self.cwd: str | None = config.get("cwd")
+        self.cwd: str | None = config.get("cwd") or self.env.workdir
         self.environ = {**os.environ, **config["env"]} if "env" in config else None
         if self.cwd is not None and not os.path.isdir(self.cwd):
             raise ToolError(f"cwd {self.cwd!r} is not a directory on this node")

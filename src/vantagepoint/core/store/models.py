@@ -251,3 +251,21 @@ class Quota(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     node_seconds_limit: Mapped[float] = mapped_column(Float)
     data_bytes_limit: Mapped[int] = mapped_column(BigInteger)
+
+
+class FileFetch(Base):
+    """A request for a file kept in a node's result store, and the copy once it arrived."""
+
+    __tablename__ = "file_fetches"
+    __table_args__ = (Index("ix_file_fetches_node_state", "node_name", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("executions.id"), index=True)
+    node_name: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(1024))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
