@@ -23,3 +23,13 @@ def test_ingest_bench_runs():
     figures = _run("ingest.py", "--rows", "300", "--batch", "100")
     assert float(figures["ingest_rows_per_s"]) > 0
     assert figures["duplicated"] == "0"
+
+
+def test_scheduler_bench_runs():
+    figures = _run("scheduler.py", "--small")
+    names = ["alloc_s_per_schedule", "alloc_s_max", "single_node_req_per_s",
+             "filtered_50_req_per_s", "first_fit_p50_ms", "first_fit_p99_ms"]
+    names += [f"{kind}_{size}" for kind in ("single_node_req_per_s", "first_fit_p99_ms")
+              for size in ("10k", "100k", "1m")]
+    assert set(names) <= set(figures), figures
+    assert all(float(figures[name]) > 0 for name in names), figures

@@ -18,6 +18,7 @@ from vantagepoint.cli.commands import (
     schedule,
     schedules,
     submit,
+    testbed,
     tokens,
     tools,
     unschedule,
@@ -28,7 +29,7 @@ from vantagepoint.cli.commands import (
 
 COMMANDS = (up, demo, core, agent, submit, validate, run, schedule, schedules, unschedule,
             calendar, executions, results, logs, nodes, node_status, tools, quota, users,
-            tokens, node_token)
+            tokens, node_token, testbed)
 
 app = typer.Typer(
     name="vantage",

@@ -2,39 +2,56 @@
 
 It opens a raw ICMP socket when the process may (root or CAP_NET_RAW), else
 the unprivileged ICMP datagram socket Linux offers to the groups listed in
-``net.ipv4.ping_group_range``. Requests go out on a fixed grid
-(start + k * interval) so the schedule never drifts; replies are matched by
-identifier and sequence number.
+``net.ipv4.ping_group_range``; with ``env.device`` it is bound to that device
+(SO_BINDTODEVICE). Requests go out on a fixed grid (start + k * interval) so
+the schedule never drifts; replies are matched by identifier and sequence
+number. A round-trip time runs from just before the send to the kernel's
+receive timestamp (SO_TIMESTAMPNS) where the kernel gives one, else to the
+moment user space read the reply.
 
 Requests still unanswered (and not yet timed out) when the period ends get a
 short grace; those still in flight after it are counted neither as sent nor
-as lost.
+as lost. A second reply to one request is a duplicate: counted in the
+``atlas`` record's ``dup``, never as a reply.
+
+When the action requests it, each run ends with the ``atlas`` result: the run
+as a RIPE Atlas ping result (``vantagepoint.tools.atlas`` says how its ids are
+mapped). Its ``step`` is null: in Atlas it is a measurement's repeat period,
+which a tool does not know.
 """
 
 from __future__ import annotations
 
-import errno
-import os
 import secrets
 import select
 import socket
-import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
 
 from vantagepoint.errors import ToolError
 from vantagepoint.spec.tools import ResultSpec
+from vantagepoint.tools import atlas
 from vantagepoint.tools.base import ActionEnv, RunContext, Tool
+from vantagepoint.tools.icmp import (
+    Received,
+    bind_device,
+    echo_request,
+    enable_receive_info,
+    open_socket,
+    parse_reply,
+    receive,
+    resolve,
+    round_trip_ms,
+    set_ttl,
+    source_address,
+)
+from vantagepoint.tools.icmp import checksum as checksum  # re-exported for tests
 
-PROTO = {socket.AF_INET: socket.IPPROTO_ICMP, socket.AF_INET6: socket.IPPROTO_ICMPV6}
-ECHO_REQUEST = {socket.AF_INET: 8, socket.AF_INET6: 128}
-ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
 STOP_GRACE = 0.25  # seconds left to replies in flight when the period ends
 POLL = 0.1  # longest select, so that a cancellation is noticed promptly
-RECV_SIZE = 65535 + 1024
 
 CONFIG_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -74,6 +91,8 @@ RESULTS = [
     _ms("rtt_min_ms", "Smallest round-trip time (only when a reply came)."),
     _ms("rtt_avg_ms", "Mean round-trip time (only when a reply came)."),
     _ms("rtt_max_ms", "Largest round-trip time (only when a reply came)."),
+    ResultSpec(name="atlas", type="object", conditionable=False,
+               description="The run as a RIPE Atlas ping result (one per run, when requested)."),
 ]
 
 
@@ -93,8 +112,8 @@ class Ping(Tool):
     """ICMP echo to one host: per-reply RTT, then loss and RTT statistics."""
 
     name = "ping"
-    version = "1.0"
-    description = "ICMP echo (IPv4 and IPv6): round-trip times and packet loss."
+    version = "1.1"
+    description = "ICMP echo (IPv4 and IPv6): round-trip times, packet loss, Atlas record."
     config_schema = CONFIG_SCHEMA
     results = RESULTS
 
@@ -106,19 +125,24 @@ class Ping(Tool):
         """Check the config, resolve the target and open the socket."""
         check_config(config, requested)
         self.settings = Settings(**config)
-        self.family, self.addr = resolve(self.settings.target)
+        self.family, self.addr = resolve(self.settings.target, "ping")
         self.sock, self.raw = open_socket(self.family)
         self.sock.setblocking(False)
         if self.env.device:
             bind_device(self.sock, self.env.device)
         if self.settings.ttl is not None:
             set_ttl(self.sock, self.family, self.settings.ttl)
+        self.kernel_stamps = enable_receive_info(self.sock, self.family)
+        self.src_addr = source_address(self.family, self.addr, self.env.device)
 
     def run(self, ctx: RunContext) -> None:
         """Send requests until count or the end of the period, then the summary."""
         ctx.log(self._start_line())
+        started = time.time()
         tally = _Session(self, ctx).run()
         report(ctx, tally)
+        if "atlas" in ctx.requested:
+            ctx.emit("atlas", self.record(tally, started))
 
     def finish(self) -> None:
         """Close the socket."""
@@ -126,12 +150,33 @@ class Ping(Tool):
             self.sock.close()
             self.sock = None
 
+    def record(self, t: Tally, started: float) -> dict[str, Any]:
+        """The run as a RIPE Atlas ping result."""
+        head = atlas.header("ping", self.version, self.env.action, self.family,
+                            (self.addr[0], self.settings.target), self.src_addr, "ICMP",
+                            started)
+        first_ttl = next((e["ttl"] for e in t.entries if e and "ttl" in e), None)
+        entries = [_entry(e, first_ttl) for e in t.entries]
+        return {**head, "sent": t.sent - t.in_flight, "rcvd": t.received,
+                "dup": t.duplicates, **atlas.ping_stats(t.rtts), "size": self.settings.size,
+                "step": None, "ttl": first_ttl, "result": entries}
+
     def _start_line(self) -> str:
         s = self.settings
         where = self.env.device or self.env.interface or "default route"
         count = f"{s.count} packets" if s.count else "until the end of the period"
+        stamps = "kernel" if self.kernel_stamps else "user-space"
         return (f"ping {s.target} ({self.addr[0]}) from {self.env.node} ({where}): {count}, "
-                f"{s.size} bytes every {s.interval:g} s")
+                f"{s.size} bytes every {s.interval:g} s, {stamps} receive timestamps")
+
+
+def _entry(entry: dict[str, Any] | None, first_ttl: int | None) -> dict[str, Any]:
+    """One packet of the Atlas ``result`` list; the TTL only where it differs."""
+    if entry is None:
+        return atlas.timeout()
+    if entry.get("ttl") == first_ttl:
+        entry = {k: v for k, v in entry.items() if k != "ttl"}
+    return entry
 
 
 def check_config(config: dict[str, Any], requested: list[str]) -> None:
@@ -147,115 +192,44 @@ def check_config(config: dict[str, Any], requested: list[str]) -> None:
                             f"(it produces: {', '.join(known)})")
 
 
-def resolve(target: str) -> tuple[int, tuple]:
-    """The address family and socket address of a host name or address literal."""
-    try:
-        infos = socket.getaddrinfo(target, None, type=socket.SOCK_DGRAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise ToolError(f"cannot resolve ping target {target!r}: {reason}") from exc
-    for family, _, _, _, sockaddr in infos:
-        if family in PROTO:
-            return family, sockaddr
-    raise ToolError(f"ping target {target!r} has no IPv4 or IPv6 address")
-
-
-def open_socket(family: int) -> tuple[socket.socket, bool]:
-    """An ICMP socket and whether it is raw (else an unprivileged datagram one)."""
-    try:
-        return socket.socket(family, socket.SOCK_RAW, PROTO[family]), True
-    except PermissionError:
-        pass
-    try:
-        return socket.socket(family, socket.SOCK_DGRAM, PROTO[family]), False
-    except OSError as exc:
-        raise ToolError(_privilege_message()) from exc
-
-
-def _privilege_message() -> str:
-    try:
-        with open("/proc/sys/net/ipv4/ping_group_range") as f:
-            allowed = " ".join(f.read().split())
-    except OSError:
-        allowed = "unknown"
-    return (f"ping needs root (or CAP_NET_RAW) or net.ipv4.ping_group_range covering "
-            f"gid {os.getegid()} (it is {allowed!r})")
-
-
-def bind_device(sock: socket.socket, device: str) -> None:
-    """Send and receive only through ``device`` (SO_BINDTODEVICE)."""
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device.encode())
-    except OSError as exc:
-        if exc.errno == errno.ENODEV:
-            raise ToolError(f"device {device!r} does not exist on this node") from exc
-        raise ToolError(f"cannot bind ping to device {device!r}: {exc.strerror}") from exc
-
-
-def set_ttl(sock: socket.socket, family: int, ttl: int) -> None:
-    """Set the IPv4 TTL or the IPv6 unicast hop limit."""
-    if family == socket.AF_INET:
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
-    else:
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, ttl)
-
-
-def checksum(data: bytes) -> int:
-    """The Internet checksum (RFC 1071)."""
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def echo_request(family: int, ident: int, seq: int, payload: bytes) -> bytes:
-    """An ICMP or ICMPv6 echo request (the kernel sums ICMPv6 itself)."""
-    kind = ECHO_REQUEST[family]
-    total = checksum(struct.pack("!BBHHH", kind, 0, 0, ident, seq) + payload)
-    if family == socket.AF_INET6:
-        total = 0
-    return struct.pack("!BBHHH", kind, 0, total, ident, seq) + payload
-
-
-def parse_reply(data: bytes, family: int, raw: bool) -> tuple[int, int] | None:
-    """(identifier, sequence) of an echo reply; None for any other message."""
-    if raw and family == socket.AF_INET and data:
-        data = data[(data[0] & 0x0F) * 4:]  # raw IPv4 sockets see the IP header
-    if len(data) < 8:
-        return None
-    kind, code, _, ident, seq = struct.unpack_from("!BBHHH", data)
-    if kind != ECHO_REPLY[family] or code != 0:
-        return None
-    return ident, seq
-
-
 @dataclass
 class Tally:
-    """What a run counted."""
+    """What a run counted, and each packet's entry for the Atlas record."""
 
     sent: int = 0
     received: int = 0
     in_flight: int = 0
     send_errors: int = 0
-    rtt_min: float = float("inf")
-    rtt_max: float = 0.0
-    rtt_sum: float = 0.0
+    duplicates: int = 0
+    kernel_stamped: int = 0
+    rtts: list[float] = field(default_factory=list)
+    entries: list[dict[str, Any] | None] = field(default_factory=list)  # None: no reply
 
     def add(self, rtt: float) -> None:
         """Count one reply and its round-trip time."""
         self.received += 1
-        self.rtt_min = min(self.rtt_min, rtt)
-        self.rtt_max = max(self.rtt_max, rtt)
-        self.rtt_sum += rtt
+        self.rtts.append(rtt)
+
+    @property
+    def rtt_min(self) -> float:
+        return min(self.rtts)
+
+    @property
+    def rtt_max(self) -> float:
+        return max(self.rtts)
+
+    @property
+    def rtt_sum(self) -> float:
+        return sum(self.rtts)
 
 
 @dataclass(frozen=True)
 class _Probe:
     sent_ns: int  # perf_counter_ns at send
+    sent_wall_ns: int  # time_ns at send, against the kernel's receive timestamp
     sent_at: float  # epoch seconds, the timestamp of its rtt
     deadline: float  # perf_counter seconds
+    slot: int  # its index in the Atlas entries
 
 
 class _Session:
@@ -266,6 +240,7 @@ class _Session:
         self.ident = secrets.randbits(16)  # the kernel replaces it on datagram sockets
         self.payload = bytes(i & 0xFF for i in range(self.s.size))
         self.pending: dict[int, _Probe] = {}  # by sequence, in send order
+        self.answered: dict[int, _Probe] = {}  # by sequence: a further reply is a duplicate
         self.tally = Tally()
         self.start = self.next_send = time.perf_counter()
         self.slot = 0
@@ -281,6 +256,8 @@ class _Session:
             else:
                 self._receive(self._wait(now))
         self.tally.in_flight = len(self.pending)
+        for probe in sorted(self.pending.values(), key=lambda p: -p.slot):
+            del self.tally.entries[probe.slot]  # neither sent nor lost
         return self.tally
 
     def _done(self) -> bool:
@@ -312,16 +289,19 @@ class _Session:
     def _send(self, now: float) -> None:
         seq = self.tally.sent & 0xFFFF
         self.pending.pop(seq, None)  # 65536 requests ago: long lost
+        self.answered.pop(seq, None)
         packet = echo_request(self.tool.family, self.ident, seq, self.payload)
         self.tally.sent += 1
         self._advance(now)
-        sent_ns = time.perf_counter_ns()
+        sent_ns, sent_wall_ns = time.perf_counter_ns(), time.time_ns()
         try:
             self.tool.sock.sendto(packet, self.tool.addr)
         except OSError as exc:
             self._send_failed(exc)
             return
-        self.pending[seq] = _Probe(sent_ns, time.time(), sent_ns / 1e9 + self.s.timeout)
+        self.pending[seq] = _Probe(sent_ns, sent_wall_ns, sent_wall_ns / 1e9,
+                                   sent_ns / 1e9 + self.s.timeout, len(self.tally.entries))
+        self.tally.entries.append(None)
 
     def _advance(self, now: float) -> None:
         self.slot += 1
@@ -332,6 +312,7 @@ class _Session:
 
     def _send_failed(self, exc: OSError) -> None:
         self.tally.send_errors += 1
+        self.tally.entries.append({"error": exc.strerror or str(exc)})
         if self.tally.send_errors == 1:
             self.ctx.log(f"sending to {self.tool.addr[0]} failed: {exc.strerror or exc}",
                          "warning")
@@ -340,22 +321,32 @@ class _Session:
         ready, _, _ = select.select([self.tool.sock], [], [], timeout)
         while ready:
             try:
-                data = self.tool.sock.recv(RECV_SIZE)
+                got = receive(self.tool.sock)
             except OSError:  # nothing left (EAGAIN) or a queued ICMP error
                 return
-            self._match(data, time.perf_counter_ns())
+            self._match(got)
 
-    def _match(self, data: bytes, now_ns: int) -> None:
-        reply = parse_reply(data, self.tool.family, self.tool.raw)
+    def _match(self, got: Received) -> None:
+        reply = parse_reply(got.data, self.tool.family, self.tool.raw)
         if reply is None:
             return
         ident, seq = reply
         if self.tool.raw and ident != self.ident:
             return  # another process's ping
         probe = self.pending.pop(seq, None)
+        duplicate = probe is None and seq in self.answered
+        probe = probe or self.answered.get(seq)
         if probe is None:
-            return  # a duplicate or a reply after its timeout
-        rtt = (now_ns - probe.sent_ns) / 1e6
+            return  # a reply after its timeout
+        rtt, kernel = round_trip_ms(probe.sent_wall_ns, probe.sent_ns, got)
+        entry = {"rtt": atlas.ms(rtt), **({"ttl": got.ttl} if got.ttl is not None else {})}
+        if duplicate:
+            self.tally.duplicates += 1
+            self.tally.entries.append({**entry, "dup": 1})
+            return
+        self.answered[seq] = probe
+        self.tally.entries[probe.slot] = entry
+        self.tally.kernel_stamped += kernel
         self.tally.add(rtt)
         self.ctx.emit("rtt_ms", rtt, probe.sent_at)
 
@@ -376,6 +367,9 @@ def report(ctx: RunContext, t: Tally) -> None:
                             ("rtt_max_ms", t.rtt_max)):
             ctx.emit(name, value)
         line += f", rtt min/avg/max {t.rtt_min:.3f}/{avg:.3f}/{t.rtt_max:.3f} ms"
+        line += f" ({t.kernel_stamped} of {t.received} kernel-timestamped)"
+    if t.duplicates:
+        line += f", {t.duplicates} duplicates"
     if t.in_flight:
         line += f"; {t.in_flight} still in flight at the end, not counted"
     if t.send_errors:

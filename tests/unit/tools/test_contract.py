@@ -14,7 +14,7 @@ from vantagepoint.spec.tools import ResultSpec
 from vantagepoint.testing import contract_for, root_skip_reason, run_tool
 from vantagepoint.tools import Tool, load_tools
 
-NEEDS_ROOT = {"ping"}  # raw sockets here; unprivileged ICMP is tested in test_ping
+NEEDS_ROOT = {"ping", "traceroute", "shaper", "capture"}  # raw sockets, tc, tcpdump
 REGISTRY = load_tools()
 
 
