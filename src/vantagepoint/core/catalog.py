@@ -42,7 +42,7 @@ class StoreCatalog:
         return self._nodes[name]
 
     def nodes(self) -> list[NodeView]:
-        return [node_view(n) for n in self.db.scalars(select(Node).order_by(Node.name))]
+        return fleet_views(self.db)
 
     def task(self, name: str) -> dict[str, Any] | None:
         return self._spec("task", name)
@@ -58,3 +58,21 @@ class StoreCatalog:
 def find_spec(db: Session, kind: str, owner_id: int, name: str) -> Spec | None:
     return db.scalar(select(Spec).where(
         Spec.kind == kind, Spec.owner_id == owner_id, Spec.name == name))
+
+
+# The fleet as validation sees it, per database, reused until a node registers or
+# changes: rebuilding it (JSON and ToolInfo for every node) dominated each request.
+_FLEET: dict[str, tuple[tuple, list[NodeView]]] = {}
+
+
+def fleet_views(db: Session) -> list[NodeView]:
+    """Every node's view, rebuilt only when the fleet's registrations changed."""
+    from sqlalchemy import func
+
+    key = tuple(db.execute(select(func.count(Node.id), func.max(Node.registered_at))).one())
+    url = db.get_bind().engine.url.render_as_string(hide_password=True)
+    cached = _FLEET.get(url)
+    if cached is None or cached[0] != key:
+        views = [node_view(n) for n in db.scalars(select(Node).order_by(Node.name))]
+        _FLEET[url] = cached = (key, views)
+    return cached[1]

@@ -56,10 +56,14 @@ def _version_key(version: str) -> tuple:
 
 def fleet_node(catalog: Catalog, tool: str, version: str | None) -> NodeView | str:
     """A stand-in node offering the tool, for actions written against a role."""
-    offering = [n for n in catalog.nodes() if isinstance(pick_tool(n, tool, version), ToolInfo)]
-    if not offering:
+    distinct: dict[str, ToolInfo] = {}
+    for node in catalog.nodes():
+        found = pick_tool(node, tool, version)
+        if isinstance(found, ToolInfo):
+            distinct.setdefault(found.version, found)
+    if not distinct:
         return f"no node offers tool {tool!r}" + (f" version {version}" if version else "")
-    return NodeView(name="(role)", tools=[pick_tool(n, tool, version) for n in offering])
+    return NodeView(name="(role)", tools=list(distinct.values()))
 
 
 def check_action(action: ActionSpec, catalog: Catalog, at: str,

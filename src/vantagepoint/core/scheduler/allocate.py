@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from vantagepoint.config import CoreSettings
@@ -200,10 +200,12 @@ def book(db: Session, user: User, req: ScheduleCreate, found: Plan,
     schedule.binding, schedule.shared, schedule.state = found.binding, found.spec.shared, "active"
     schedule.node_seconds, schedule.data_bytes = found.node_seconds, found.data_bytes
     db.flush()
-    db.add_all(Booking(schedule_id=schedule.id, occurrence=b.occurrence, node_name=b.node,
-                       start=b.span.start, end=b.span.end, shared=b.shared, system=b.system,
-                       interfaces=list(b.interfaces), tools=list(b.tools))
-               for b in found.proposal.bookings)
+    # A bulk insert: a periodic schedule on many nodes books thousands of rows.
+    db.execute(insert(Booking), [
+        dict(schedule_id=schedule.id, occurrence=b.occurrence, node_name=b.node,
+             start=b.span.start, end=b.span.end, shared=b.shared, system=b.system,
+             interfaces=list(b.interfaces), tools=list(b.tools), state="reserved")
+        for b in found.proposal.bookings])
     quotas.record(db, user.id, schedule.id, quotas.TIME, found.node_seconds, "booked")
     quotas.record(db, user.id, schedule.id, quotas.DATA, found.data_bytes, "booked")
     db.flush()
