@@ -106,6 +106,10 @@ class _Search:
             spans = occurrences(self.req, t)
             if not spans:
                 raise Invalid("no occurrence fits before until", [Problem("/until", "too early")])
+            later = None if exact or self.choice.fixed is None else self._clash(spans)
+            if later is not None and later <= horizon:
+                t = later  # a cheap jump past a booked slot; policies judge the final fit
+                continue
             outcome = self._try(spans)
             if isinstance(outcome, Plan):
                 return outcome
@@ -114,6 +118,19 @@ class _Search:
                 raise Unschedulable(message, [_problem(r) for r in refusals])
             t = later
         raise Unschedulable("no fit found within the search limit", [])
+
+    def _clash(self, spans: list[Span]) -> datetime | None:
+        """The first start that clears every exclusive clash, or None if there is none."""
+        proposal = build(self.user.name, bound(self.spec, self.choice.fixed), spans)
+        pad = timedelta(seconds=self.settings.padding_seconds)
+        latest = None
+        for mine in proposal.bookings:
+            for other in self.calendar.bookings(mine.node, mine.span, pad):
+                if mine.shared and other.shared and not other.system:
+                    continue
+                start = spans[0].start + (other.span.end + pad - mine.span.start)
+                latest = start if latest is None or start > latest else latest
+        return latest
 
     def _try(self, spans: list[Span]):
         if self.choice.fixed is not None:
