@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from vantagepoint.core.scheduler.memory import MemoryCalendar
-from vantagepoint.core.scheduler.model import Booking, CalendarView, Proposal, Span
+from vantagepoint.core.scheduler.model import Booking, CalendarView, Proposal, Refusal, Span
 
 ZERO = timedelta(0)
 
@@ -73,3 +73,16 @@ def siblings(index: MemoryCalendar, booking: Booking, padding: timedelta) -> lis
 
 def _after(a: Booking, b: Booking) -> bool:
     return (a.span.start, a.occurrence, id(a)) > (b.span.start, b.occurrence, id(b))
+
+
+def against_booked(policy: str, booking: Booking, other: Booking, message: str) -> Refusal:
+    """A refusal because ``booking`` overlaps ``other``, held by another schedule."""
+    return Refusal(policy, message, node=booking.node, occurrence=booking.occurrence,
+                   at=max(booking.span.start, other.span.start),
+                   conflict_schedule=other.schedule_id, retry_after=other.span.end)
+
+
+def against_own(policy: str, booking: Booking, other: Booking, message: str) -> Refusal:
+    """A refusal because two bookings of the same request overlap."""
+    return Refusal(policy, message, node=booking.node, occurrence=booking.occurrence,
+                   at=other.span.start)

@@ -6,6 +6,8 @@ from vantagepoint.config import CoreSettings
 from vantagepoint.core.scheduler.model import Booking, CalendarView, Proposal, Refusal
 from vantagepoint.core.scheduler.policies import (
     ZERO,
+    against_booked,
+    against_own,
     existing,
     holder,
     own_index,
@@ -44,17 +46,14 @@ class Interface:
             f"{_names(common)} of node {booking.node} {_is(common)} used by {holder(other)}"
             f" {span_text(other.span)}; {part(booking)} would measure on {_it(common)} at the"
             f" same time; start at {stamp(other.span.end)} or later, or use another interface")
-        return Refusal(self.name, message, node=booking.node, occurrence=booking.occurrence,
-                       at=max(booking.span.start, other.span.start),
-                       conflict_schedule=other.schedule_id, retry_after=other.span.end)
+        return against_booked(self.name, booking, other, message)
 
     def _own(self, booking: Booking, other: Booking, common: list[str]) -> Refusal:
         message = (
             f"{part(booking)} and {part(other)} of this request overlap on node {booking.node}"
             f" and both measure on {_names(common)}; a periodic request needs a period of at"
             " least its duration")
-        return Refusal(self.name, message, node=booking.node, occurrence=booking.occurrence,
-                       at=other.span.start)
+        return against_own(self.name, booking, other, message)
 
 
 def interfaces_of(booking: Booking) -> frozenset[str]:

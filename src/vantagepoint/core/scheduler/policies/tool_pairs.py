@@ -6,6 +6,8 @@ from vantagepoint.config import CoreSettings
 from vantagepoint.core.scheduler.model import Booking, CalendarView, Proposal, Refusal
 from vantagepoint.core.scheduler.policies import (
     ZERO,
+    against_booked,
+    against_own,
     existing,
     holder,
     own_index,
@@ -60,17 +62,14 @@ class ToolPairs:
             f" {span_text(other.span)}, and {part(booking)} runs {_tools(booking, clash)};"
             f" {_pairs(clash)} never run in parallel on a node; start at"
             f" {stamp(other.span.end)} or later")
-        return Refusal(self.name, message, node=booking.node, occurrence=booking.occurrence,
-                       at=max(booking.span.start, other.span.start),
-                       conflict_schedule=other.schedule_id, retry_after=other.span.end)
+        return against_booked(self.name, booking, other, message)
 
     def _own(self, booking: Booking, other: Booking, clash: list[Pair]) -> Refusal:
         message = (
             f"{part(booking)} and {part(other)} of this request overlap on node {booking.node}"
             f" and {_pairs(clash)} never run in parallel on a node; a periodic request needs a"
             " period of at least its duration")
-        return Refusal(self.name, message, node=booking.node, occurrence=booking.occurrence,
-                       at=other.span.start)
+        return against_own(self.name, booking, other, message)
 
 
 def parse_exclusions(groups: list[list[str]]) -> list[Pair]:
