@@ -6,7 +6,13 @@ import pytest
 
 from vantagepoint.errors import Invalid
 from vantagepoint.spec.tools import ResultSpec, ToolInfo
-from vantagepoint.spec.validate import NodeView, check_periods, pick_tool, resolve_scenario
+from vantagepoint.spec.validate import (
+    NodeView,
+    check_periods,
+    fleet_node,
+    pick_tool,
+    resolve_scenario,
+)
 
 TOOL = ToolInfo(name="t", version="1.2", results=[ResultSpec(name="v")],
                 config_schema={"type": "object", "properties": {"n": {"type": "integer"}},
@@ -25,6 +31,9 @@ class Catalog:
 
     def nodes(self):
         return list(self.by_name.values())
+
+    def role_node(self, tool, version):
+        return fleet_node(self.nodes(), tool, version)
 
     def task(self, name):
         return self.tasks.get(name)

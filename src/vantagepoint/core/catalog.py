@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vantagepoint.core.store.models import Node, Spec
 from vantagepoint.core.store.types import utcnow
 from vantagepoint.spec.tools import ToolInfo
-from vantagepoint.spec.validate import NodeView
+from vantagepoint.spec.validate import NodeView, fleet_node
 
 
 def node_view(node: Node) -> NodeView:
@@ -42,7 +43,15 @@ class StoreCatalog:
         return self._nodes[name]
 
     def nodes(self) -> list[NodeView]:
-        return fleet_views(self.db)
+        return _fleet(self.db).views
+
+    def role_node(self, tool: str, version: str | None) -> NodeView | str:
+        """A stand-in for any node offering the tool, computed once per fleet state."""
+        fleet = _fleet(self.db)
+        key = (tool, version)
+        if key not in fleet.roles:
+            fleet.roles[key] = fleet_node(fleet.views, tool, version)
+        return fleet.roles[key]
 
     def task(self, name: str) -> dict[str, Any] | None:
         return self._spec("task", name)
@@ -60,19 +69,30 @@ def find_spec(db: Session, kind: str, owner_id: int, name: str) -> Spec | None:
         Spec.kind == kind, Spec.owner_id == owner_id, Spec.name == name))
 
 
-# The fleet as validation sees it, per database, reused until a node registers or
-# changes: rebuilding it (JSON and ToolInfo for every node) dominated each request.
-_FLEET: dict[str, tuple[tuple, list[NodeView]]] = {}
+@dataclass
+class _Fleet:
+    """The fleet as validation sees it, with the role stand-ins derived from it so far."""
+
+    key: tuple
+    views: list[NodeView]
+    roles: dict[tuple[str, str | None], NodeView | str] = field(default_factory=dict)
+
+
+# Per database, reused until a node registers or changes: rebuilding the views (JSON and
+# ToolInfo for every node) and scanning them for role stand-ins dominated each request.
+_FLEET: dict[str, _Fleet] = {}
 
 
 def fleet_views(db: Session) -> list[NodeView]:
     """Every node's view, rebuilt only when the fleet's registrations changed."""
-    from sqlalchemy import func
+    return _fleet(db).views
 
+
+def _fleet(db: Session) -> _Fleet:
     key = tuple(db.execute(select(func.count(Node.id), func.max(Node.registered_at))).one())
     url = db.get_bind().engine.url.render_as_string(hide_password=True)
     cached = _FLEET.get(url)
-    if cached is None or cached[0] != key:
+    if cached is None or cached.key != key:
         views = [node_view(n) for n in db.scalars(select(Node).order_by(Node.name))]
-        _FLEET[url] = cached = (key, views)
-    return cached[1]
+        _FLEET[url] = cached = _Fleet(key, views)
+    return cached

@@ -32,6 +32,7 @@ class NodeView:
 class Catalog(Protocol):
     def node(self, name: str) -> NodeView | None: ...
     def nodes(self) -> list[NodeView]: ...
+    def role_node(self, tool: str, version: str | None) -> NodeView | str: ...
     def task(self, name: str) -> dict[str, Any] | None: ...
     def action(self, name: str) -> dict[str, Any] | None: ...
 
@@ -54,10 +55,13 @@ def _version_key(version: str) -> tuple:
     return tuple(int(p) if p.isdigit() else -1 for p in version.split("."))
 
 
-def fleet_node(catalog: Catalog, tool: str, version: str | None) -> NodeView | str:
-    """A stand-in node offering the tool, for actions written against a role."""
+def fleet_node(nodes: list[NodeView], tool: str, version: str | None) -> NodeView | str:
+    """A stand-in node offering the tool, for actions written against a role.
+
+    Catalogs implement ``role_node`` with this, caching it: it looks at every node.
+    """
     distinct: dict[str, ToolInfo] = {}
-    for node in catalog.nodes():
+    for node in nodes:
         found = pick_tool(node, tool, version)
         if isinstance(found, ToolInfo):
             distinct.setdefault(found.version, found)
@@ -92,7 +96,7 @@ def check_action(action: ActionSpec, catalog: Catalog, at: str,
 
 def _check_role_action(action: ActionSpec, catalog: Catalog, at: str) -> list[Problem]:
     """Checks that hold for whichever node the role is bound to later."""
-    node = fleet_node(catalog, action.tool, action.version)
+    node = catalog.role_node(action.tool, action.version)
     if isinstance(node, str):
         return [Problem(join(at, "tool"), node)]
     tool = pick_tool(node, action.tool, action.version)

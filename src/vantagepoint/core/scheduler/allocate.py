@@ -8,7 +8,7 @@ the scheduler, so two core processes racing for one slot cannot both win.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, text
@@ -19,10 +19,11 @@ from vantagepoint.core.catalog import StoreCatalog, find_spec
 from vantagepoint.core.scheduler import quotas
 from vantagepoint.core.scheduler.binding import Binding, Selection, bind_by_order, bound
 from vantagepoint.core.scheduler.binding import selection as read_selection
+from vantagepoint.core.scheduler.calendar_cache import CalendarCache, cache_for, touch
 from vantagepoint.core.scheduler.calendar_db import DbCalendar, node_info
 from vantagepoint.core.scheduler.candidates import candidates
 from vantagepoint.core.scheduler.model import Policy, Proposal, Refusal, Span
-from vantagepoint.core.scheduler.proposal import build, cost
+from vantagepoint.core.scheduler.proposal import build, cost, node_parts
 from vantagepoint.core.scheduler.registry import check_all
 from vantagepoint.core.scheduler.request import check_limits, earliest_start, occurrences
 from vantagepoint.core.store.models import Booking, Node, Schedule, User
@@ -46,6 +47,7 @@ class Plan:
     node_seconds: float = 0.0
     data_bytes: int = 0
     refusals: list[Refusal] = field(default_factory=list)
+    cache: CalendarCache | None = None  # the calendar it was checked against
 
 
 def lock_scheduler(db: Session) -> None:
@@ -57,6 +59,7 @@ def lock_scheduler(db: Session) -> None:
 def plan(db: Session, user: User, req: ScheduleCreate, settings: CoreSettings,
          policies: list[Policy], now: datetime) -> Plan:
     """Find where the request fits, or raise Unschedulable naming every refusal."""
+    lock_scheduler(db)
     check_limits(req, settings, now)
     spec = scenario_spec(db, user, req.scenario)
     problems = check_periods(spec, req.duration)
@@ -65,10 +68,13 @@ def plan(db: Session, user: User, req: ScheduleCreate, settings: CoreSettings,
     choice = read_selection(spec, req)
     first = earliest_start(req, settings, now)
     horizon = now + timedelta(days=settings.max_ahead_days)
-    calendar = DbCalendar(db, _window(first, horizon, req, settings),
-                          timedelta(seconds=settings.max_duration_seconds + 60))
-    search = _Search(db, user, spec, choice, req, settings, policies, calendar)
-    found = search.first_fit(first, horizon, exact=req.mode != "earliest")
+    cache = cache_for(db, timedelta(seconds=settings.max_duration_seconds + 60))
+    with cache.lock:
+        cache.sync(db)
+        calendar = DbCalendar(db, cache)
+        search = _Search(db, user, spec, choice, req, settings, policies, calendar)
+        found = search.first_fit(first, horizon, exact=req.mode != "earliest")
+    found.cache = cache
     found.node_seconds, found.data_bytes = cost(found.spec, found.proposal)
     quotas.check(db, user, settings, found.node_seconds, found.data_bytes)
     return found
@@ -81,13 +87,6 @@ def scenario_spec(db: Session, user: User, name: str) -> ScenarioSpec:
     return resolve_scenario(row.spec, StoreCatalog(db, user.id))
 
 
-def _window(first: datetime, horizon: datetime, req: ScheduleCreate,
-            settings: CoreSettings) -> Span:
-    pad = timedelta(seconds=settings.padding_seconds)
-    end = max(horizon, req.until or horizon) + timedelta(seconds=req.duration) + pad
-    return Span(first - pad, end)
-
-
 class _Search:
     """First fit over start times, for fixed nodes or nodes chosen by filter."""
 
@@ -97,8 +96,10 @@ class _Search:
         if choice.fixed is not None:
             _check_bound(bound(spec, choice.fixed), db, user)
             self._pool = []
+            self._fixed_nodes = sorted(node_parts(bound(spec, choice.fixed)))
         else:
             self._pool = candidates(db, spec, req)
+            calendar.remember(self._pool)
 
     def first_fit(self, start: datetime, horizon: datetime, exact: bool) -> Plan:
         t = start
@@ -120,17 +121,20 @@ class _Search:
         raise Unschedulable("no fit found within the search limit", [])
 
     def _clash(self, spans: list[Span]) -> datetime | None:
-        """The first start that clears every exclusive clash, or None if there is none."""
-        proposal = build(self.user.name, bound(self.spec, self.choice.fixed), spans)
+        """A start past the first exclusive clash found, or None if there is none.
+
+        Stops at the first clash: a periodic request on many nodes usually clashes in
+        its first occurrence, and the policies judge the final fit in full anyway.
+        """
         pad = timedelta(seconds=self.settings.padding_seconds)
-        latest = None
-        for mine in proposal.bookings:
-            for other in self.calendar.bookings(mine.node, mine.span, pad):
-                if mine.shared and other.shared and not other.system:
-                    continue
-                start = spans[0].start + (other.span.end + pad - mine.span.start)
-                latest = start if latest is None or start > latest else latest
-        return latest
+        shared = self.spec.shared
+        for span in spans:
+            for node in self._fixed_nodes:
+                ends = [o.span.end for o in self.calendar.bookings(node, span, pad)
+                        if not (shared and o.shared and not o.system)]
+                if ends:
+                    return spans[0].start + (max(ends) + pad - span.start)
+        return None
 
     def _try(self, spans: list[Span]):
         if self.choice.fixed is not None:
@@ -223,6 +227,12 @@ def book(db: Session, user: User, req: ScheduleCreate, found: Plan,
              start=b.span.start, end=b.span.end, shared=b.shared, system=b.system,
              interfaces=list(b.interfaces), tools=list(b.tools), state="reserved")
         for b in found.proposal.bookings])
+    stored = [replace(b, schedule_id=schedule.id) for b in found.proposal.bookings]
+    if found.cache is None:
+        touch(db)
+    else:
+        with found.cache.lock:
+            found.cache.booked(db, stored)
     quotas.record(db, user.id, schedule.id, quotas.TIME, found.node_seconds, "booked")
     quotas.record(db, user.id, schedule.id, quotas.DATA, found.data_bytes, "booked")
     db.flush()

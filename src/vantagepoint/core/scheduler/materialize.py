@@ -13,6 +13,7 @@ from vantagepoint.core.catalog import StoreCatalog
 from vantagepoint.core.run.create import pin_versions
 from vantagepoint.core.run.logbook import core_log
 from vantagepoint.core.scheduler.binding import bound, nodes_of
+from vantagepoint.core.scheduler.calendar_cache import touch
 from vantagepoint.core.store.models import Booking, Execution, ExecutionNode, Schedule
 from vantagepoint.core.store.types import utcnow
 from vantagepoint.errors import VantageError
@@ -76,6 +77,7 @@ def _fail_unresolvable(db: Session, ex: Execution, parts: list[Booking], reason:
     ex.state, ex.reason, ex.ended_at = ExecState.FAILED, f"cannot run: {reason}", utcnow()
     for part in parts:
         part.state = "released"
+    touch(db)
     core_log(db, ex.id, ex.reason, level="error")
 
 
@@ -96,7 +98,10 @@ def materialize_due(sessions: sessionmaker, settings: CoreSettings) -> None:
 def release(db: Session, ex: Execution) -> None:
     """Free the calendar from the moment an execution ended (it may end early)."""
     end = ex.ended_at or utcnow()
-    for part in db.scalars(select(Booking).where(Booking.execution_id == ex.id,
-                                                 Booking.state == "reserved")):
+    parts = db.scalars(select(Booking).where(Booking.execution_id == ex.id,
+                                             Booking.state == "reserved")).all()
+    for part in parts:
         part.state = "released"
         part.end = max(part.start, min(part.end, end))
+    if parts:
+        touch(db)

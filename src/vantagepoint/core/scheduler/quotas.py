@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from vantagepoint.config import CoreSettings
@@ -13,23 +13,26 @@ from vantagepoint.wire import QuotaOut
 TIME, DATA = "time", "data"
 
 
-def limits(db: Session, user: User, settings: CoreSettings) -> tuple[float, int]:
-    row = db.get(Quota, user.id)
-    if row is None:
-        return settings.default_node_seconds_quota, settings.default_data_bytes_quota
-    return row.node_seconds_limit, row.data_bytes_limit
+def standing(db: Session, user: User, settings: CoreSettings) -> tuple[float, int, float, float]:
+    """Limits and use in one query: (time limit, data limit, time used, data used)."""
+    def limit(column):
+        return select(column).where(Quota.user_id == user.id).scalar_subquery()
 
+    def spent(kind: str):
+        return func.coalesce(func.sum(case((QuotaEntry.kind == kind, QuotaEntry.amount),
+                                           else_=0)), 0)
 
-def used(db: Session, user: User) -> tuple[float, float]:
-    rows = dict(db.execute(select(QuotaEntry.kind, func.sum(QuotaEntry.amount))
-                           .where(QuotaEntry.user_id == user.id)
-                           .group_by(QuotaEntry.kind)).all())
-    return float(rows.get(TIME) or 0.0), float(rows.get(DATA) or 0.0)
+    row = db.execute(select(limit(Quota.node_seconds_limit), limit(Quota.data_bytes_limit),
+                            spent(TIME), spent(DATA))
+                     .where(QuotaEntry.user_id == user.id)).one()
+    time_limit, data_limit = (
+        (row[0], row[1]) if row[0] is not None or row[1] is not None
+        else (settings.default_node_seconds_quota, settings.default_data_bytes_quota))
+    return time_limit, data_limit, float(row[2]), float(row[3])
 
 
 def quota_out(db: Session, user: User, settings: CoreSettings) -> QuotaOut:
-    time_limit, data_limit = limits(db, user, settings)
-    time_used, data_used = used(db, user)
+    time_limit, data_limit, time_used, data_used = standing(db, user, settings)
     return QuotaOut(user=user.name, node_seconds_limit=time_limit, node_seconds_used=time_used,
                     data_bytes_limit=data_limit, data_bytes_used=int(data_used))
 
@@ -37,8 +40,7 @@ def quota_out(db: Session, user: User, settings: CoreSettings) -> QuotaOut:
 def check(db: Session, user: User, settings: CoreSettings, need_time: float,
           need_data: int) -> None:
     """Refuse, naming the quota, the need and what is left, if either would be exceeded."""
-    time_limit, data_limit = limits(db, user, settings)
-    time_used, data_used = used(db, user)
+    time_limit, data_limit, time_used, data_used = standing(db, user, settings)
     problems = []
     if need_time > time_limit - time_used:
         problems.append(Problem("/duration", f"node time quota: this needs {need_time:g} "
@@ -64,8 +66,8 @@ def set_limits(db: Session, user: User, settings: CoreSettings, node_seconds: fl
                data_bytes: int | None) -> None:
     row = db.get(Quota, user.id)
     if row is None:
-        time_limit, data_limit = limits(db, user, settings)
-        row = Quota(user_id=user.id, node_seconds_limit=time_limit, data_bytes_limit=data_limit)
+        row = Quota(user_id=user.id, node_seconds_limit=settings.default_node_seconds_quota,
+                    data_bytes_limit=settings.default_data_bytes_quota)
         db.add(row)
     if node_seconds is not None:
         row.node_seconds_limit = node_seconds

@@ -77,19 +77,27 @@ def check_all(policies: Iterable[Policy], proposal: Proposal,
 
 
 class Memo:
-    """A CalendarView that asks the one it wraps each distinct question only once."""
+    """A CalendarView that asks the one it wraps each distinct question only once.
+
+    Policies ask about the same bookings with different paddings; the answer for the
+    widest padding asked so far also answers narrower questions, by filtering.
+    """
 
     def __init__(self, calendar: CalendarView):
         self.calendar = calendar
-        self._bookings: dict[tuple[str, Span, timedelta], list[Booking]] = {}
+        self._bookings: dict[tuple[str, Span], tuple[timedelta, list[Booking]]] = {}
         self._nodes: dict[str, NodeInfo | None] = {}
 
     def bookings(self, node: str, span: Span, padding: timedelta) -> list[Booking]:
         """Bookings on ``node`` overlapping ``span`` widened by ``padding`` each side."""
-        key = (node, span, padding)
-        if key not in self._bookings:
-            self._bookings[key] = self.calendar.bookings(node, span, padding)
-        return list(self._bookings[key])
+        key = (node, span)
+        known = self._bookings.get(key)
+        if known is None or known[0] < padding:
+            known = self._bookings[key] = (padding, self.calendar.bookings(node, span, padding))
+        widest, found = known
+        if widest == padding or not found:
+            return list(found)
+        return [b for b in found if b.span.overlaps(span, padding)]
 
     def node(self, name: str) -> NodeInfo | None:
         """The node's description, or None if unknown."""

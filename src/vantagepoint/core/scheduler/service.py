@@ -13,6 +13,7 @@ from vantagepoint.core.run.states import EXEC_FINAL
 from vantagepoint.core.scheduler import quotas
 from vantagepoint.core.scheduler.allocate import Plan, book, lock_scheduler, plan
 from vantagepoint.core.scheduler.binding import selection
+from vantagepoint.core.scheduler.calendar_cache import touch
 from vantagepoint.core.scheduler.materialize import materialize
 from vantagepoint.core.scheduler.model import Policy
 from vantagepoint.core.scheduler.request import check_limits
@@ -106,6 +107,7 @@ def cancel(db: Session, schedule: Schedule, by: str) -> ScheduleOut:
         if ex is not None and ex.state not in EXEC_FINAL:
             move(db, ex, ExecState.CANCELED, f"schedule {schedule.id} canceled by {by}")
     _refund(db, schedule, refund_seconds, refund_occurrences)
+    touch(db)
     schedule.state = "canceled"
     db.flush()
     return schedule_out(db, schedule)

@@ -228,6 +228,19 @@ class Booking(Base):
     execution_id: Mapped[int | None] = mapped_column(ForeignKey("executions.id"))
 
 
+class CalendarStamp(Base):
+    """One row: a fresh random stamp written by every change to the bookings' calendar.
+
+    Core processes keep the bookings they read in memory between requests; a stamp
+    other than the one they last saw tells them to forget it (see scheduler.calendar_cache).
+    """
+
+    __tablename__ = "calendar_stamp"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stamp: Mapped[str] = mapped_column(String(32))
+
+
 class QuotaEntry(Base):
     """A debit (positive) or refund (negative) of a user's node time or data volume."""
 

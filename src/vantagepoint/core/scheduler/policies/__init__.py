@@ -55,10 +55,22 @@ def existing(calendar: CalendarView, booking: Booking, padding: timedelta) -> li
     return [b for b in found if b.schedule_id != booking.schedule_id]
 
 
+_last_index: tuple[Proposal, MemoryCalendar] | None = None
+
+
 def own_index(proposal: Proposal) -> MemoryCalendar:
-    """The proposal's own bookings as a calendar, to find its occurrences that overlap."""
+    """The proposal's own bookings as a calendar, to find its occurrences that overlap.
+
+    Built once per proposal: every policy asks for it, one after another.
+    """
+    global _last_index
+    last = _last_index
+    if last is not None and last[0] is proposal:
+        return last[1]
     longest = max((b.span.end - b.span.start for b in proposal.bookings), default=ZERO)
-    return MemoryCalendar(bookings=proposal.bookings, max_length=longest)
+    index = MemoryCalendar(bookings=proposal.bookings, max_length=longest)
+    _last_index = (proposal, index)
+    return index
 
 
 def neighbours(index: MemoryCalendar, booking: Booking, padding: timedelta) -> list[Booking]:

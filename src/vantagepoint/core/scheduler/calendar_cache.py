@@ -1,0 +1,116 @@
+"""Bookings read from the store, kept in memory between scheduling requests of a process.
+
+Reading a node's bookings (rows, dates, JSON) costs far more than searching them, and
+successive requests look at the same stretches of the calendar. A cache is valid while
+the store's calendar stamp is the one it last saw: every change to the bookings writes
+a fresh random stamp (``touch``), so a change made by any process, or a booking of this
+process whose transaction rolled back, makes the next request start from an empty cache.
+Callers hold the scheduler lock (see allocate.lock_scheduler) and the cache's own lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from vantagepoint.core.scheduler import model
+from vantagepoint.core.scheduler.memory import MemoryCalendar
+from vantagepoint.core.scheduler.model import Span
+from vantagepoint.core.store.models import Booking, CalendarStamp
+
+ACTIVE = "reserved"
+CHUNK = timedelta(days=1)  # read ahead this much: searches move forward in time
+MAX_BOOKINGS = 1_000_000  # past this, start over rather than grow without bound
+COLUMNS = (Booking.node_name, Booking.start, Booking.end, Booking.schedule_id,
+           Booking.occurrence, Booking.shared, Booking.interfaces, Booking.tools,
+           Booking.system)
+
+
+def touch(db: Session) -> str:
+    """Record that the calendar changed (in the caller's transaction); the new stamp."""
+    stamp = uuid.uuid4().hex
+    db.execute(update(CalendarStamp).where(CalendarStamp.id == 1).values(stamp=stamp))
+    return stamp
+
+
+class CalendarCache:
+    """Each node's bookings over the stretches read so far, and the stamp they belong to."""
+
+    def __init__(self, max_length: timedelta):
+        self.max_length = max_length
+        self.lock = threading.RLock()
+        self.stamp: str | None = None
+        self._forget()
+
+    def sync(self, db: Session) -> None:
+        """Forget everything if the calendar changed since this cache last saw it."""
+        stamp = db.scalar(select(CalendarStamp.stamp).where(CalendarStamp.id == 1))
+        if stamp != self.stamp or len(self._keys) > MAX_BOOKINGS:
+            self._forget()
+            self.stamp = stamp
+
+    def bookings(self, db: Session, node: str, span: Span,
+                 padding: timedelta) -> list[model.Booking]:
+        """Bookings on ``node`` overlapping ``span`` widened by ``padding`` each side."""
+        self._cover(db, node, span.start - padding - self.max_length, span.end + padding)
+        return self.memory.bookings(node, span, padding)
+
+    def booked(self, db: Session, bookings: Iterable[model.Booking]) -> None:
+        """This process just stored ``bookings``: stamp the change and keep them."""
+        self.stamp = touch(db)
+        self._add(bookings)
+
+    def _forget(self) -> None:
+        self.memory = MemoryCalendar(self.max_length)
+        self._loaded: dict[str, tuple] = {}  # node -> (low, high) of the starts read
+        self._keys: set[tuple] = set()  # (schedule, occurrence, node) of what is held
+
+    def _cover(self, db: Session, node: str, low, high) -> None:
+        """Make sure the node's bookings starting in ``[low, high)`` are held."""
+        have = self._loaded.get(node)
+        if have is None:
+            self._read(db, node, low, high + CHUNK)
+            self._loaded[node] = (low, high + CHUNK)
+            return
+        lo, hi = have
+        if low < lo:
+            self._read(db, node, low, lo)
+            lo = low
+        if high > hi:
+            self._read(db, node, hi, high + CHUNK)
+            hi = high + CHUNK
+        self._loaded[node] = (lo, hi)
+
+    def _read(self, db: Session, node: str, low, high) -> None:
+        rows = db.execute(select(*COLUMNS).where(
+            Booking.node_name == node, Booking.state == ACTIVE,
+            Booking.start >= low, Booking.start < high))
+        self._add(model.Booking(node=r.node_name, span=Span(r.start, r.end),
+                                schedule_id=r.schedule_id, occurrence=r.occurrence,
+                                shared=r.shared, interfaces=tuple(r.interfaces),
+                                tools=tuple(r.tools), system=r.system) for r in rows)
+
+    def _add(self, bookings: Iterable[model.Booking]) -> None:
+        fresh = []
+        for b in bookings:
+            key = (b.schedule_id, b.occurrence, b.node)
+            if key not in self._keys:  # own bookings may be read back later
+                self._keys.add(key)
+                fresh.append(b)
+        self.memory.add_all(fresh)
+
+
+_CACHES: dict[tuple[str, timedelta], CalendarCache] = {}
+_CACHES_LOCK = threading.Lock()
+
+
+def cache_for(db: Session, max_length: timedelta) -> CalendarCache:
+    """This process's cache of the calendar in ``db``'s database."""
+    url = db.get_bind().engine.url.render_as_string(hide_password=True)
+    with _CACHES_LOCK:
+        return _CACHES.setdefault((url, max_length), CalendarCache(max_length))
