@@ -35,11 +35,14 @@ class StoreCatalog:
     def __init__(self, db: Session, owner_id: int):
         self.db, self.owner_id = db, owner_id
         self._nodes: dict[str, NodeView | None] = {}
+        self.rows: dict[str, Node] = {}  # the node rows read, for callers that need more
 
     def node(self, name: str) -> NodeView | None:
         if name not in self._nodes:
             row = self.db.scalar(select(Node).where(Node.name == name))
             self._nodes[name] = node_view(row) if row is not None else None
+            if row is not None:
+                self.rows[name] = row
         return self._nodes[name]
 
     def nodes(self) -> list[NodeView]:

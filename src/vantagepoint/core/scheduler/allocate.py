@@ -24,7 +24,7 @@ from vantagepoint.core.scheduler.calendar_db import DbCalendar, node_info
 from vantagepoint.core.scheduler.candidates import candidates
 from vantagepoint.core.scheduler.model import Policy, Proposal, Refusal, Span
 from vantagepoint.core.scheduler.proposal import build, cost, node_parts
-from vantagepoint.core.scheduler.registry import check_all
+from vantagepoint.core.scheduler.registry import Memo, check_all
 from vantagepoint.core.scheduler.request import check_limits, earliest_start, occurrences
 from vantagepoint.core.store.models import Booking, Node, Schedule, User
 from vantagepoint.errors import Invalid, NotFound, Problem, Unschedulable
@@ -71,7 +71,7 @@ def plan(db: Session, user: User, req: ScheduleCreate, settings: CoreSettings,
     cache = cache_for(db, timedelta(seconds=settings.max_duration_seconds + 60))
     with cache.lock:
         cache.sync(db)
-        calendar = DbCalendar(db, cache)
+        calendar = Memo(DbCalendar(db, cache))  # one request sees one calendar
         search = _Search(db, user, spec, choice, req, settings, policies, calendar)
         found = search.first_fit(first, horizon, exact=req.mode != "earliest")
     found.cache = cache
@@ -94,7 +94,8 @@ class _Search:
         self.db, self.user, self.spec, self.choice = db, user, spec, choice
         self.req, self.settings, self.policies, self.calendar = req, settings, policies, calendar
         if choice.fixed is not None:
-            _check_bound(bound(spec, choice.fixed), db, user)
+            catalog = _check_bound(bound(spec, choice.fixed), db, user)
+            calendar.remember([node_info(row) for row in catalog.rows.values()])
             self._pool = []
             self._fixed_nodes = sorted(node_parts(bound(spec, choice.fixed)))
         else:
@@ -170,13 +171,14 @@ class _Search:
                 _next_start(refusals, spans, fixed=False))
 
 
-def _check_bound(spec: ScenarioSpec, db: Session, user: User) -> None:
+def _check_bound(spec: ScenarioSpec, db: Session, user: User) -> StoreCatalog:
     """Bound nodes must exist and offer the tools and interfaces their actions use."""
     catalog = StoreCatalog(db, user.id)
     problems = [p for i, a in enumerate(spec.actions())
                 for p in check_action(a, catalog, f"/actions/{i}")]
     if problems:
         raise Invalid("the chosen nodes cannot run this scenario", problems)
+    return catalog
 
 
 def _shortage(per_occurrence: list[int], spans: list[Span], count: int, pool: int) -> str:

@@ -37,8 +37,3 @@ class DbCalendar:
             row = self.db.scalar(select(Node).where(Node.name == name))
             self._nodes[name] = node_info(row) if row is not None else None
         return self._nodes[name]
-
-    def remember(self, infos: list[NodeInfo]) -> None:
-        """Nodes the caller read anyway (e.g. filter candidates): no query per node."""
-        for info in infos:
-            self._nodes.setdefault(info.name, info)

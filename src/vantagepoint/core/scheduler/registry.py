@@ -72,7 +72,7 @@ def _load(ep: EntryPoint, settings: CoreSettings) -> Policy:
 def check_all(policies: Iterable[Policy], proposal: Proposal,
               calendar: CalendarView) -> list[Refusal]:
     """Every policy's refusals, concatenated in policy order (empty: accept)."""
-    view = Memo(calendar)
+    view = calendar if isinstance(calendar, Memo) else Memo(calendar)
     return [refusal for policy in policies for refusal in policy.check(proposal, view)]
 
 
@@ -104,3 +104,8 @@ class Memo:
         if name not in self._nodes:
             self._nodes[name] = self.calendar.node(name)
         return self._nodes[name]
+
+    def remember(self, infos: list[NodeInfo]) -> None:
+        """Nodes the caller read anyway (e.g. filter candidates): not asked again."""
+        for info in infos:
+            self._nodes.setdefault(info.name, info)
