@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from vantagepoint.core.scheduler.calendar_db import node_info
+from vantagepoint.core.scheduler.model import NodeInfo
 from vantagepoint.core.store.models import Node, Spec
 from vantagepoint.core.store.types import utcnow
 from vantagepoint.spec.tools import ToolInfo
@@ -78,6 +80,7 @@ class _Fleet:
 
     key: tuple
     views: list[NodeView]
+    infos: list[NodeInfo]  # as the scheduler sees them; status as of the last registration
     roles: dict[tuple[str, str | None], NodeView | str] = field(default_factory=dict)
 
 
@@ -91,11 +94,19 @@ def fleet_views(db: Session) -> list[NodeView]:
     return _fleet(db).views
 
 
+def fleet_nodes(db: Session) -> list[tuple[NodeInfo, frozenset[str]]]:
+    """Every node as last registered (status included: callers read it fresh) and its tools."""
+    fleet = _fleet(db)
+    return [(info, frozenset(t.name for t in view.tools))
+            for info, view in zip(fleet.infos, fleet.views, strict=True)]
+
+
 def _fleet(db: Session) -> _Fleet:
     key = tuple(db.execute(select(func.count(Node.id), func.max(Node.registered_at))).one())
     url = db.get_bind().engine.url.render_as_string(hide_password=True)
     cached = _FLEET.get(url)
     if cached is None or cached.key != key:
-        views = [node_view(n) for n in db.scalars(select(Node).order_by(Node.name))]
-        _FLEET[url] = cached = _Fleet(key, views)
+        rows = db.scalars(select(Node).order_by(Node.name)).all()
+        _FLEET[url] = cached = _Fleet(key, [node_view(n) for n in rows],
+                                      [node_info(n) for n in rows])
     return cached
