@@ -27,9 +27,22 @@ await build({
 // equirectangular frame (x = lon + 180, y = 90 - lat), so a position needs no projection code.
 const topo = JSON.parse(readFileSync(join(modules, "world-atlas/land-110m.json"), "utf8"));
 const land = feature(topo, topo.objects.land);
-const ring = (points) =>
-  "M" + points.map(([lon, lat]) => `${(lon + 180).toFixed(1)},${(90 - lat).toFixed(1)}`)
+const draw = (points, shift) =>
+  "M" + points.map(([lon, lat]) => `${(lon + shift + 180).toFixed(1)},${(90 - lat).toFixed(1)}`)
     .join("L") + "Z";
+// A ring that crosses the antimeridian is unwrapped into one continuous ring and
+// drawn twice, 360 degrees apart; the view box clips what falls outside.
+function ring(points) {
+  const flat = [points[0]];
+  for (const [lon, lat] of points.slice(1)) {
+    const prev = flat[flat.length - 1][0];
+    flat.push([lon + 360 * Math.round((prev - lon) / 360), lat]);
+  }
+  const lons = flat.map(([lon]) => lon);
+  if (Math.max(...lons) > 180) return draw(flat, 0) + draw(flat, -360);
+  if (Math.min(...lons) < -180) return draw(flat, 0) + draw(flat, 360);
+  return draw(flat, 0);
+}
 const polygons = land.features.flatMap((f) =>
   f.geometry.type === "Polygon" ? [f.geometry.coordinates] : f.geometry.coordinates);
 const path = polygons.flatMap((rings) => rings.map(ring)).join("");
