@@ -18,7 +18,7 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 NODES = {"n1": {"lat": "59.33", "lon": "18.07", "country": "se", "site": "kista",
                 "type": "testing"},
          "n2": {"lat": "40.42", "lon": "-3.70", "country": "es", "site": "leganes",
-                "type": "deployed"}}
+                "type": "testing"}}
 
 
 def _missing() -> str | None:

@@ -59,6 +59,7 @@
     const { node, action, name } = button.dataset;
     const query = new URLSearchParams({ node, action, name, points: 800 });
     const el = document.getElementById("result-chart");
+    delete el.dataset.series;
     document.getElementById("chart-title").textContent =
       `${name} of ${action} on ${node} — ${kind === "cdf" ? "CDF" : "over time (min / mean / max per bucket)"}`;
     const res = await VP.api("GET", `/ui/executions/${id}/${kind}?${query}`);
@@ -66,6 +67,7 @@
     if (kind === "cdf") VPCharts.cdf(el, res.data, name);
     else VPCharts.timeSeries(el, res.data, name);
     el.dataset.points = String(kind === "cdf" ? res.data.value.length : res.data.ts.length);
+    el.dataset.series = `${node}/${action}/${name}/${kind}`;
   }
 
   document.getElementById("cancel").addEventListener("click", async () => {
