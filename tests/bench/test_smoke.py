@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
@@ -33,3 +35,18 @@ def test_scheduler_bench_runs():
               for size in ("10k", "100k", "1m")]
     assert set(names) <= set(figures), figures
     assert all(float(figures[name]) > 0 for name in names), figures
+
+
+def test_web_bench_runs():
+    from tests.browser.conftest import CHROMIUM, _missing
+    from tests.conftest import IN_CI
+
+    reason = _missing()
+    if reason:
+        if IN_CI:
+            pytest.fail(reason + " (CI=true: the web bench must run)")
+        pytest.skip(reason)
+    figures = _run("web.py", "--results", "2000", "--nodes", "3", "--chromium", CHROMIUM)
+    for page in ("fleet", "execution"):
+        assert float(figures[f"{page}_tti_ms"]) > 0, figures
+        assert int(figures[f"{page}_bytes"]) > 10_000, figures  # page, scripts, styles

@@ -12,17 +12,23 @@ from vantagepoint.core.api.nodes import get_node
 from vantagepoint.core.api.results import visible_to
 from vantagepoint.core.store.models import Result
 from vantagepoint.errors import Invalid, Problem
-from vantagepoint.web.series import MAX_POINTS, downsample, quantiles
+from vantagepoint.web.series import MAX_POINTS, downsample, quantiles, stats
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 RTT_RESULT = "rtt_ms"
 Points = Query(600, ge=10, le=MAX_POINTS, description="At most this many points.")
 
 
+def _one_result(execution_id: int, action: str, name: str):
+    def scope(query):
+        return query.where(Result.execution_id == execution_id, Result.action == action,
+                           Result.name == name)
+    return scope
+
+
 def _one_series(execution_id: int, node: str, action: str, name: str):
     def scope(query):
-        return query.where(Result.execution_id == execution_id, Result.node_name == node,
-                           Result.action == action, Result.name == name)
+        return _one_result(execution_id, action, name)(query).where(Result.node_name == node)
     return scope
 
 
@@ -31,7 +37,8 @@ def execution_series(execution_id: int, node: str, action: str, name: str, db: S
                      user: CurrentUser, points: int = Points) -> dict:
     """One result of one action over time: min/mean/max per bucket."""
     visible(db, user, execution_id)
-    found = downsample(db, _one_series(execution_id, node, action, name), points)
+    found = downsample(db, _one_series(execution_id, node, action, name), points,
+                       span_scope=_one_result(execution_id, action, name))
     return found[""].to_dict() if found else {"ts": [], "min": [], "mean": [], "max": [],
                                               "count": 0}
 
@@ -42,6 +49,13 @@ def execution_cdf(execution_id: int, node: str, action: str, name: str, db: Sess
     """The empirical distribution of one result of one action."""
     visible(db, user, execution_id)
     return quantiles(db, _one_series(execution_id, node, action, name), points)
+
+
+@router.get("/executions/{execution_id}/stats")
+def execution_stats(execution_id: int, db: SessionDep, user: CurrentUser) -> list[dict]:
+    """Min, mean and max of every numeric result, per node and action."""
+    visible(db, user, execution_id)
+    return stats(db, execution_id)
 
 
 @router.get("/nodes/{name}/rtt")

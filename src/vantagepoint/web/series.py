@@ -40,15 +40,20 @@ def numeric(query: Select, scope: Scope) -> Select:
 
 
 def span(db: Session, scope: Scope) -> tuple[float, float, int] | None:
-    """First and last timestamp and the number of numeric results in scope."""
-    row = db.execute(numeric(select(func.min(Result.ts), func.max(Result.ts), func.count()),
-                             scope)).one()
+    """First and last timestamp and the number of results in scope."""
+    row = db.execute(scope(select(func.min(Result.ts), func.max(Result.ts),
+                                  func.count()))).one()
     return None if row[2] == 0 else (row[0], row[1], row[2])
 
 
-def downsample(db: Session, scope: Scope, points: int, group=None) -> dict[str, Buckets]:
-    """Equal-width buckets per group (e.g. per action); one group '' when ``group`` is None."""
-    found = span(db, scope)
+def downsample(db: Session, scope: Scope, points: int, group=None,
+               span_scope: Scope | None = None) -> dict[str, Buckets]:
+    """Equal-width buckets per group (e.g. per action); one group '' when ``group`` is None.
+
+    ``span_scope`` may be a wider, cheaper scope (one the index covers) for finding
+    the time range the buckets divide.
+    """
+    found = span(db, span_scope or scope)
     if found is None:
         return {}
     first, last, _ = found
@@ -85,13 +90,21 @@ def quantiles(db: Session, scope: Scope, points: int) -> dict:
 
 
 def summary(db: Session, execution_id: int) -> list[dict]:
-    """Per node, action and result name: how many results, their range in value and time."""
-    query = (select(Result.node_name, Result.action, Result.name, func.count(),
-                    func.count(Result.value_num), func.min(Result.value_num),
-                    func.avg(Result.value_num), func.max(Result.value_num),
-                    func.min(Result.ts), func.max(Result.ts))
+    """Per action and result name: how many results and when; read from the index alone."""
+    query = (select(Result.action, Result.name, func.count(), func.min(Result.ts),
+                    func.max(Result.ts))
              .where(Result.execution_id == execution_id)
-             .group_by(Result.node_name, Result.action, Result.name)
-             .order_by(Result.node_name, Result.action, Result.name))
-    keys = ("node", "action", "name", "count", "numeric", "min", "mean", "max", "first", "last")
+             .group_by(Result.action, Result.name).order_by(Result.action, Result.name))
+    keys = ("action", "name", "count", "first", "last")
+    return [dict(zip(keys, row, strict=True)) for row in db.execute(query)]
+
+
+def stats(db: Session, execution_id: int) -> list[dict]:
+    """Per node, action and result name: the range and mean of the numeric values."""
+    query = (select(Result.node_name, Result.action, Result.name, func.count(Result.value_num),
+                    func.min(Result.value_num), func.avg(Result.value_num),
+                    func.max(Result.value_num))
+             .where(Result.execution_id == execution_id)
+             .group_by(Result.action, Result.name, Result.node_name))
+    keys = ("node", "action", "name", "numeric", "min", "mean", "max")
     return [dict(zip(keys, row, strict=True)) for row in db.execute(query)]

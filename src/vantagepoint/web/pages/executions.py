@@ -52,8 +52,12 @@ def snapshot_actions(ex: ExecutionOut) -> list[dict]:
 def execution_page(execution_id: int, request: Request, db: SessionDep, viewer: ViewerDep):
     """State, live log, per-action results, charts, files and export."""
     ex = get_execution(execution_id, db, viewer.user)
+    actions = snapshot_actions(ex)
+    nodes_of: dict[str, list[str]] = {}
+    for action in actions:
+        nodes_of.setdefault(action["name"], []).append(action["node"])
     return render(request, "execution.html", viewer, ex=ex, progress=progress(ex),
-                  actions=snapshot_actions(ex), summary=summary(db, ex.id),
+                  actions=actions, nodes_of=nodes_of, summary=summary(db, ex.id),
                   files=list_files(ex.id, db, viewer.user))
 
 

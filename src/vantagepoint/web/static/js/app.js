@@ -54,7 +54,12 @@ const VP = {
     return new Date(epoch * 1000).toISOString().replace("T", " ").slice(0, 19);
   },
 
-  ready() { document.body.dataset.ready = "1"; },
+  /** Marks the page interactive (tests and bench/web.py wait for it), once. */
+  ready() {
+    if (document.body.dataset.ready) return;
+    document.body.dataset.readyAt = String(performance.now());
+    document.body.dataset.ready = "1";
+  },
 
   /** The JSON body of a data-api form: empty fields left out, typed by data-type. */
   formBody(form) {

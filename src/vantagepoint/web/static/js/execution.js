@@ -45,14 +45,15 @@
     document.getElementById("cancel").hidden = FINAL.has(state);
   }
 
-  async function tick() {
-    await Promise.all([followLog(), refreshState()]);
+  async function tick(first) {
+    // The page came with the state; an execution that had ended needs only its log.
+    await Promise.all([followLog(), first ? null : refreshState()]);
     if (FINAL.has(state)) {
-      await followLog();  // the last lines written as it ended
+      if (!first) await followLog();  // the last lines written as it ended
       root.dataset.followed = "1";
       return;
     }
-    setTimeout(tick, 1000);
+    setTimeout(() => tick(false), 1000);
   }
 
   async function chart(button, kind) {
@@ -81,6 +82,29 @@
     if (button) chart(button, button.classList.contains("cdf-open") ? "cdf" : "series");
   });
 
-  const first = document.querySelector(".chart-open");
-  Promise.all([tick(), first ? chart(first, "series") : null]).then(VP.ready);
+  /** Fill in min / mean / max: a full pass over the results, so after the page is up. */
+  async function fillStats() {
+    const res = await VP.api("GET", `/ui/executions/${id}/stats`);
+    if (!res.ok) return;
+    const byKey = {};
+    for (const s of res.data) (byKey[`${s.action}/${s.name}`] ||= []).push(s);
+    const fmt = (v) => (v === null ? "—" : Number(v.toPrecision(4)).toString());
+    for (const row of document.querySelectorAll("#results-table tr[data-key]")) {
+      const found = byKey[row.dataset.key] || [];
+      for (const stat of ["min", "mean", "max"]) {
+        row.querySelector(`.stat-${stat}`).textContent =
+          found.map((s) => fmt(s[stat])).join(" / ") || "—";
+      }
+    }
+    document.getElementById("results-table").dataset.filled = "1";
+  }
+
+  // The first chart: the result with the most values.
+  const rows = [...document.querySelectorAll("#results-table tr[data-key]")];
+  const biggest = rows.sort((a, b) => b.dataset.count - a.dataset.count)[0];
+  const first = biggest && biggest.querySelector(".chart-open");
+  Promise.all([tick(true), first ? chart(first, "series") : null]).then(() => {
+    VP.ready();
+    fillStats();
+  });
 })();
