@@ -18,15 +18,11 @@ Usage: python bench/web.py [--results N] [--nodes N] [--chromium PATH]
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
+from _core import start_core
 
 TOKEN = "vpu_bench-admin-token-0123456789abcdef"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -43,7 +39,8 @@ MEASURE = """() => {
 def main() -> None:
     args = _args()
     with tempfile.TemporaryDirectory() as tmp:
-        core, base = _start_core(f"sqlite:///{tmp}/core.db", Path(tmp))
+        core, base = start_core(f"sqlite:///{tmp}/core.db", Path(tmp), TOKEN,
+                                 VANTAGE_FILES_DIR=str(Path(tmp) / "files"))
         try:
             execution = _prepare(base, args.nodes, args.results)
             figures = _measure(base, execution, args.chromium)
@@ -60,28 +57,6 @@ def _args():
     parser.add_argument("--nodes", type=int, default=50)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     return parser.parse_args()
-
-
-def _start_core(database_url: str, tmp: Path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "VANTAGE_DATABASE_URL": database_url, "VANTAGE_ADMIN_TOKEN": TOKEN,
-           "VANTAGE_FILES_DIR": str(tmp / "files")}
-    log = open(tmp / "core.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "vantagepoint.core.app:create_app", "--factory",
-         "--port", str(port), "--log-level", "warning"], env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/api/v1/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("core did not start:\n" + (tmp / "core.log").read_text())
 
 
 def _prepare(base: str, nodes: int, results: int) -> int:

@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
@@ -38,14 +36,9 @@ def test_scheduler_bench_runs():
 
 
 def test_web_bench_runs():
-    from tests.browser.conftest import CHROMIUM, _missing
-    from tests.conftest import IN_CI
+    from tests.browser.conftest import CHROMIUM, require_chromium
 
-    reason = _missing()
-    if reason:
-        if IN_CI:
-            pytest.fail(reason + " (CI=true: the web bench must run)")
-        pytest.skip(reason)
+    require_chromium()
     figures = _run("web.py", "--results", "2000", "--nodes", "3", "--chromium", CHROMIUM)
     for page in ("fleet", "execution"):
         assert float(figures[f"{page}_tti_ms"]) > 0, figures

@@ -31,13 +31,18 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def browser():
+def require_chromium() -> None:
+    """Skip without chromium and Playwright; under CI=true they must be there."""
     reason = _missing()
     if reason:
         if IN_CI:
             pytest.fail(reason + " (CI=true: browser tests must run)")
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
