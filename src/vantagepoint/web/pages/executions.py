@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
@@ -22,6 +23,7 @@ from vantagepoint.wire import ExecutionOut
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 CSV_COLUMNS = ("id", "execution", "node", "action", "name", "ts", "value")
 CSV_PAGE = 10000
+FIRST_CHART_POINTS = 800  # as execution.js asks
 
 
 def progress(ex: ExecutionOut) -> float:
@@ -56,9 +58,24 @@ def execution_page(execution_id: int, request: Request, db: SessionDep, viewer: 
     nodes_of: dict[str, list[str]] = {}
     for action in actions:
         nodes_of.setdefault(action["name"], []).append(action["node"])
+    rows = summary(db, ex.id)
     return render(request, "execution.html", viewer, ex=ex, progress=progress(ex),
-                  actions=actions, nodes_of=nodes_of, summary=summary(db, ex.id),
+                  actions=actions, nodes_of=nodes_of, summary=rows,
+                  first_chart=first_chart(ex.id, rows, nodes_of),
                   files=list_files(ex.id, db, viewer.user))
+
+
+def first_chart(execution_id: int, rows: list[dict], nodes_of: dict) -> str | None:
+    """The series the page charts first (the result with most values), to preload it."""
+    if not rows:
+        return None
+    biggest = max(rows, key=lambda r: r["count"])
+    nodes = nodes_of.get(biggest["action"])
+    if not nodes:
+        return None
+    query = urlencode({"node": nodes[0], "action": biggest["action"], "name": biggest["name"],
+                       "points": FIRST_CHART_POINTS})
+    return f"/ui/executions/{execution_id}/series?{query}"
 
 
 @router.get("/executions/{execution_id}/results.csv")
