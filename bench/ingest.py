@@ -12,16 +12,13 @@ Usage: python bench/ingest.py [--rows N] [--batch B] [--database-url URL]
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from _core import start_core
 
 TOKEN = "vpu_bench-admin-token-0123456789abcdef"
 
@@ -30,7 +27,7 @@ def main() -> None:
     args = _args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/core.db"
-        core, base = _start_core(url, Path(tmp))
+        core, base = start_core(url, Path(tmp), TOKEN)
         try:
             node_token, execution = _prepare(base)
             rate, duplicated = _ingest(base, node_token, execution, args.rows, args.batch)
@@ -50,27 +47,6 @@ def _args():
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--database-url", default=None)
     return parser.parse_args()
-
-
-def _start_core(database_url: str, tmp: Path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "VANTAGE_DATABASE_URL": database_url, "VANTAGE_ADMIN_TOKEN": TOKEN}
-    log = open(tmp / "core.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "vantagepoint.core.app:create_app", "--factory",
-         "--port", str(port), "--log-level", "warning"], env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/api/v1/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("core did not start:\n" + (tmp / "core.log").read_text())
 
 
 def _prepare(base: str) -> tuple[str, int]:

@@ -33,3 +33,13 @@ def test_scheduler_bench_runs():
               for size in ("10k", "100k", "1m")]
     assert set(names) <= set(figures), figures
     assert all(float(figures[name]) > 0 for name in names), figures
+
+
+def test_web_bench_runs():
+    from tests.browser.conftest import CHROMIUM, require_chromium
+
+    require_chromium()
+    figures = _run("web.py", "--results", "2000", "--nodes", "3", "--chromium", CHROMIUM)
+    for page in ("fleet", "execution"):
+        assert float(figures[f"{page}_tti_ms"]) > 0, figures
+        assert int(figures[f"{page}_bytes"]) > 10_000, figures  # page, scripts, styles

@@ -60,7 +60,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.policies = load_policies(settings)
     app.include_router(api_router(), prefix=API_PREFIX)
-    app.include_router(web.router)
+    web.install(app)
     _error_handlers(app)
     return app
 

@@ -1,26 +1,28 @@
-"""The web front: for now a landing page; the dashboard grows here."""
+"""The dashboard, served by the core itself at ``/``.
+
+Pages are server-rendered (Jinja2) from the API's own route functions, so a user
+sees exactly what the API would show them; the interactive parts (live
+validation, dry runs, cancel, log following) call the JSON API from the browser
+with the session cookie. To add a page: write ``pages/<thing>.py`` with a
+``router`` and a template, list it in ``PAGES`` and give it a ``nav.NAV`` entry.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from pathlib import Path
 
-import vantagepoint
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
-router = APIRouter(include_in_schema=False)
+from vantagepoint.web import data, login
+from vantagepoint.web.pages import account, executions, fleet, nodes, scenarios, schedule
 
-LANDING = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>vantagepoint</title>
-<style>body{{font:16px system-ui,sans-serif;max-width:40rem;margin:3rem auto;color:#222}}
-code{{background:#eee;padding:0 .3em}}</style></head>
-<body><h1>vantagepoint {version}</h1>
-<p>The core is running. The REST API lives under <code>/api/v1</code>;
-its interactive documentation is at <a href="/docs">/docs</a>.</p>
-<p>Try <code>vantage nodes</code> and <code>vantage run examples/ping.yaml --duration 10</code>.</p>
-</body></html>"""
+STATIC = Path(__file__).parent / "static"
+PAGES = (login, fleet, nodes, scenarios, schedule, executions, account, data)
 
 
-@router.get("/", response_class=HTMLResponse)
-def landing() -> str:
-    """The landing page."""
-    return LANDING.format(version=vantagepoint.__version__)
+def install(app: FastAPI) -> None:
+    """Mount the dashboard's pages, data routes and static files on the core's app."""
+    for module in PAGES:
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")

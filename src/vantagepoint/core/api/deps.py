@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from vantagepoint.config import CoreSettings
 from vantagepoint.core.auth import find_token
 from vantagepoint.core.store.models import Token, User
+from vantagepoint.core.websession import cookie_secret
 from vantagepoint.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False)
@@ -33,11 +34,15 @@ SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 SettingsDep = Annotated[CoreSettings, Depends(get_settings)]
 
 
-def get_token(db: SessionDep,
+def get_token(request: Request, db: SessionDep,
               creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Token:
-    if creds is None or creds.scheme.lower() != "bearer":
+    if creds is not None and creds.scheme.lower() == "bearer":
+        secret = creds.credentials
+    else:  # the dashboard's session cookie, CSRF-checked
+        secret = cookie_secret(request)
+    if secret is None:
         raise Unauthorized("missing token: send 'Authorization: Bearer <token>'")
-    token = find_token(db, creds.credentials)
+    token = find_token(db, secret)
     if token is None:
         raise Unauthorized("invalid or revoked token")
     return token

@@ -12,6 +12,14 @@ from vantagepoint.wire import ResultOut, ResultPage
 router = APIRouter(tags=["results"])
 
 
+def visible_to(query, user):
+    """Restrict a query over results to executions the user may see."""
+    if user.is_admin:
+        return query
+    return query.join(Execution, Execution.id == Result.execution_id).where(
+        Execution.owner_id == user.id)
+
+
 @router.get("/results", summary="Query results")
 def query_results(
     db: SessionDep, user: CurrentUser,
@@ -24,9 +32,7 @@ def query_results(
 ) -> ResultPage:
     """Results in arrival order; follow ``next_cursor`` until it is null."""
     query = select(Result).where(Result.id > cursor).order_by(Result.id).limit(limit + 1)
-    if not user.is_admin:
-        query = query.join(Execution, Execution.id == Result.execution_id).where(
-            Execution.owner_id == user.id)
+    query = visible_to(query, user)
     for column, value in ((Result.execution_id, execution), (Result.node_name, node),
                           (Result.action, action), (Result.name, name)):
         if value is not None:

@@ -50,15 +50,12 @@ def make_router(kinds: str) -> APIRouter:
     @router.get("", summary=f"List {kinds}")
     def list_specs(db: SessionDep, user: CurrentUser) -> list[StoredSpec]:
         """Your stored specs (admin: everyone's)."""
-        query = select(Spec).where(Spec.kind == kind).order_by(Spec.name)
-        if not user.is_admin:
-            query = query.where(Spec.owner_id == user.id)
-        return [stored_out(r) for r in db.scalars(query)]
+        return list_stored(db, user, kind)
 
     @router.get("/{name}", summary=f"One {kind}")
     def get_spec(name: str, db: SessionDep, user: CurrentUser) -> StoredSpec:
         """One of your stored specs by name."""
-        return stored_out(_own(db, kind, user, name))
+        return get_stored(db, user, kind, name)
 
     @router.delete("/{name}", status_code=204, summary=f"Delete a {kind}")
     def delete_spec(name: str, db: SessionDep, user: CurrentUser) -> None:
@@ -85,6 +82,19 @@ def store_spec(db, user, kind: str, name: str, doc: Any) -> Spec:
 
 
 routers = [make_router(kinds) for kinds in KINDS]
+
+
+def list_stored(db, user, kind: str) -> list[StoredSpec]:
+    """The stored specs of one kind the user may see (admin: everyone's)."""
+    query = select(Spec).where(Spec.kind == kind).order_by(Spec.name)
+    if not user.is_admin:
+        query = query.where(Spec.owner_id == user.id)
+    return [stored_out(r) for r in db.scalars(query)]
+
+
+def get_stored(db, user, kind: str, name: str) -> StoredSpec:
+    """One of the user's stored specs by name."""
+    return stored_out(_own(db, kind, user, name))
 
 
 def _own(db, kind: str, user, name: str) -> Spec:
