@@ -99,6 +99,8 @@ class AgentSettings(BaseSettings):
     poll_seconds: float = Field(0.5, description="Assignment poll period.")
     upload_seconds: float = Field(1.0, description="Result upload period.")
     upload_batch: int = Field(500, description="Largest number of records in one upload.")
+    alarm_seconds: float = Field(
+        0.1, gt=0, description="How often new alarms are sent to the core (ahead of results).")
     keep_files_days: float = Field(
         7.0, description="How long result files (e.g. captures) stay in the node's store."
     )
