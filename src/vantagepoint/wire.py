@@ -417,11 +417,11 @@ class AlarmAck(Wire):
     note: str | None = Field(None, max_length=1000)
 
 
-StreamKind = Literal["result", "alarm", "state", "node"]
+StreamKind = Literal["result", "alarm", "state", "node", "ready"]
 
 
 class StreamEvent(Wire):
-    """One message of the live stream (GET /stream, a WebSocket)."""
+    """One message of the live stream (GET /stream, a WebSocket); "ready" comes first."""
 
     kind: StreamKind
     execution: int | None = None
