@@ -68,6 +68,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
                   description="A programmable network measurement testbed.")
     app.state.settings = settings
     app.state.policies = load_policies(settings)
+    app.state.notifier_names = frozenset(notifiers)
     app.include_router(api_router(), prefix=API_PREFIX)
     app.include_router(web.router)
     _error_handlers(app)

@@ -107,3 +107,12 @@ def _build(name: str, raw: Any, kinds: dict[str, type], at: str) -> Notifier | l
     except ValidationError as exc:
         return pydantic_problems(exc, at)
     return cls(name, config)
+
+
+def check_notify(names: list[str] | None, configured) -> None:
+    """A scenario may only name notifiers this core has; Invalid points at each other one."""
+    problems = [Problem(join("/notify", i), f"no notifier named {name!r} on this core "
+                                            f"(configured: {', '.join(sorted(configured))})")
+                for i, name in enumerate(names or []) if name not in configured]
+    if problems:
+        raise Invalid("the scenario names unknown notifiers", problems)
