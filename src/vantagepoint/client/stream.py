@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -33,15 +34,21 @@ class Stream:
         target = _ws_url(url) + API_PREFIX + "/stream" + (f"?{urlencode(params)}" if params
                                                           else "")
         self.timeout = timeout
+        self._exit = contextlib.ExitStack()
         try:
-            self._ws: ClientConnection = connect(
+            self._ws: ClientConnection = self._exit.enter_context(connect(
                 target, additional_headers={"Authorization": f"Bearer {token}"},
-                open_timeout=open_timeout)
+                open_timeout=open_timeout))
         except InvalidStatus as exc:
             raise VantageError(f"the core refused the stream: HTTP "
                                f"{exc.response.status_code}") from exc
-        first = self._receive(open_timeout)
+        try:
+            first = self._receive(open_timeout)
+        except BaseException:
+            self.close()
+            raise
         if first.get("kind") != "ready":
+            self.close()
             raise VantageError(f"unexpected first message on the stream: {first}")
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -62,7 +69,7 @@ class Stream:
             raise _closed_error(exc) from exc
 
     def close(self) -> None:
-        self._ws.close()
+        self._exit.close()
 
     def __enter__(self) -> Stream:
         return self
