@@ -33,3 +33,9 @@ def test_scheduler_bench_runs():
               for size in ("10k", "100k", "1m")]
     assert set(names) <= set(figures), figures
     assert all(float(figures[name]) > 0 for name in names), figures
+
+
+def test_alarms_bench_runs():
+    figures = _run("alarms.py", "--alarms", "3")
+    assert figures["alarms"] == "3"
+    assert 0 < float(figures["alarm_p50_s"]) <= float(figures["alarm_p99_s"])
