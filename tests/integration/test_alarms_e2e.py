@@ -23,9 +23,8 @@ CONDITIONS = ["v > 200", "mean(v, 10s) > 30", "count(v, 2s) == 0", "p95(v, 10s) 
 
 @pytest.fixture
 def hook():
-    server = Hook()
-    yield server
-    server.close()
+    with Hook() as server:
+        yield server
 
 
 @pytest.fixture

@@ -52,12 +52,17 @@ class Hook:
         self.server.shutdown()
         self.server.server_close()
 
+    def __enter__(self) -> Hook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 @pytest.fixture
 def hook():
-    server = Hook()
-    yield server
-    server.close()
+    with Hook() as server:
+        yield server
 
 
 @pytest.fixture
