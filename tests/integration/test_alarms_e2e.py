@@ -12,6 +12,7 @@ import pytest
 from tests.core.alarms.conftest import Hook
 from tests.support import ADMIN_TOKEN, start_core, wait_until
 from vantagepoint.client import Client, Scenario
+from vantagepoint.testing import root_skip_reason
 
 pytestmark = pytest.mark.integration
 
@@ -87,3 +88,40 @@ def _cli_lists_and_acks(url: str, alarm_id: int, execution_id: int) -> None:
     assert again.returncode == 1 and "was acknowledged by admin" in again.stderr
     left = json.loads(_vantage(url, "alarms", "--unacked", "--json").stdout)
     assert alarm_id not in [a["id"] for a in left] and len(left) == 2
+
+
+FLAP = "for v in 300 10 300 10 300; do echo v=$v; sleep 0.2; done"
+
+
+@pytest.mark.skipif(root_skip_reason() is not None, reason=root_skip_reason() or "")
+def test_a_flapping_rtt_books_one_reactive_traceroute(alarm_core, hook):
+    alarm_core.start_agent("n1")
+    with Client(alarm_core.url, ADMIN_TOKEN) as client:
+        wait_until(lambda: any(n.online for n in client.nodes()), timeout=60, what="n1")
+        trace = Scenario("trace")
+        trace.task("t").action("tr", node="n1", tool="traceroute", results=["hops", "reached"],
+                               config={"target": "127.0.0.1", "max_ttl": 3, "timeout": 0.5})
+        client.submit(trace)
+        s = Scenario("flap")
+        s.task("t").action("gen", node="n1", tool="command", results=["v"],
+                           conditions=["v > 200"],
+                           reactions=[{"when": "v > 200", "scenario": "trace", "duration": 3,
+                                       "min_interval": 3600}],
+                           config={"argv": ["/bin/sh", "-c", FLAP],
+                                   "parse": [{"pattern": r"v=(?P<v>\d+)",
+                                              "types": {"v": "number"}}]})
+        client.submit(s)
+        ex = client.start("flap", duration=3).wait(timeout=90)
+        assert ex.state == "finished", ex.reason
+        alarms = wait_until(lambda: len(found := client.alarms(execution=ex.id)) == 3 and found,
+                            what="three alarms")
+        assert {a["condition"] for a in alarms} == {"v > 200"}
+        booked = wait_until(lambda: [x for x in client.schedules() if x["scenario"] == "trace"],
+                            what="the follow-up schedule")
+        assert len(booked) == 1 and booked[0]["occurrences"][0]["nodes"] == ["n1"]
+        follow_up = wait_until(lambda: booked[0]["id"] and client.executions(scenario="trace"),
+                               timeout=60, what="the traceroute execution")
+        done = follow_up[0].wait(timeout=90)
+        assert done.state == "finished", done.reason
+        assert [r["value"] for r in client.results(execution=done.id, name="reached")] == [True]
+        assert len([x for x in client.schedules() if x["scenario"] == "trace"]) == 1

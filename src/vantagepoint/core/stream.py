@@ -104,6 +104,9 @@ class Feed:
         """Changes of execution states and of node parts, for live or just-ended executions."""
         known = {execution for execution, _ in self.states}
         live = or_(Execution.state.in_(ACTIVE), Execution.id.in_(known))
+        if self.filters.node is not None:  # executions in which the node takes part
+            live = live & Execution.id.in_(select(ExecutionNode.execution_id).where(
+                ExecutionNode.node_name == self.filters.node))
         query = self._scoped(select(Execution.id, Execution.state, Execution.reason)
                              .where(live), Execution.id, None, joined=True)
         events = [e for ex_id, state, reason in db.execute(query)

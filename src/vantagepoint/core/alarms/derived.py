@@ -86,8 +86,8 @@ class DerivedWatch:
 
 def _cursor(db: Session) -> WatchCursor:
     cursor = db.scalar(select(WatchCursor).where(WatchCursor.name == CURSOR).with_for_update())
-    if cursor is None:
-        cursor = WatchCursor(name=CURSOR, last_id=0)
+    if cursor is None:  # first start: watch from now on, not over the stored history
+        cursor = WatchCursor(name=CURSOR, last_id=db.scalar(select(func.max(Result.id))) or 0)
         db.add(cursor)
         db.flush()
     return cursor
