@@ -134,6 +134,7 @@ class ActionAlarms:
         self.execution_id, self.action = execution_id, action
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     @classmethod
     def build(cls, action: ActionSpec, tool: type[Tool], start: float, spool: AlarmSpool,
@@ -151,19 +152,22 @@ class ActionAlarms:
             fired = self.watch.observe(name, ts, value)
         self._raise(fired)
 
-    def run_ticker(self, period: float = 0.5) -> threading.Thread:
+    def run_ticker(self, period: float = 0.5) -> None:
         """Tick the windows until ``stop()``."""
         def loop() -> None:
             while not self._stop.wait(period):
                 with self._lock:
                     fired = self.watch.tick(time.time())
                 self._raise(fired)
-        thread = threading.Thread(target=loop, name="condition-ticker", daemon=True)
-        thread.start()
-        return thread
+        self._ticker = threading.Thread(target=loop, name="condition-ticker", daemon=True)
+        self._ticker.start()
 
     def stop(self) -> None:
+        """Stop ticking and close the spool connection (the run is over)."""
         self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=5)
+        self.spool.close()
 
     def _raise(self, fired: list[Firing]) -> None:
         for firing in fired:
