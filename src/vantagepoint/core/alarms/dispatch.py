@@ -71,8 +71,13 @@ class AlarmDuty:
                 log.exception("the alarm duty failed; continuing")
 
     def tick(self) -> None:
-        """Watch derived results, then claim and deliver new alarms."""
-        self.derived.tick(self.sessions)
+        """Deliver new alarms first (they wait), then watch derived results (which may
+        raise more, delivered at once)."""
+        self._deliver_new()
+        if self.derived.tick(self.sessions):
+            self._deliver_new()
+
+    def _deliver_new(self) -> None:
         while claimed := self._claim():
             for notice, names in claimed:
                 self._deliver(notice, names)

@@ -25,13 +25,13 @@ class WebhookNotifier:
 
     def __init__(self, name: str, config: WebhookConfig):
         self.name, self.config = name, config
+        self._http = httpx.Client(timeout=config.timeout, headers=config.headers)
 
     def notify(self, notice: Notice) -> None:
         c, delay = self.config, self.config.backoff
         for attempt in range(1, c.attempts + 1):
             try:
-                response = httpx.post(str(c.url), json=notice.payload(), headers=c.headers,
-                                      timeout=c.timeout)
+                response = self._http.post(str(c.url), json=notice.payload())
                 if response.is_success:
                     return
                 failure: str = f"HTTP {response.status_code}"
@@ -43,3 +43,6 @@ class WebhookNotifier:
                 time.sleep(delay)
                 delay *= 2
         raise RuntimeError(f"webhook {c.url} failed after {attempt} attempt(s): {failure}")
+
+    def close(self) -> None:
+        self._http.close()
