@@ -51,7 +51,8 @@ class DerivedWatch:
         if row.value_num is None:
             return 0
         raised = 0
-        for text in self._conditions_of(db, row.execution_id, row.node_name, row.action):
+        conditions = self._conditions_of(db, row.execution_id, row.node_name, row.action)
+        for position, text in enumerate(conditions):
             condition = parse_condition(text)
             if condition.result != row.name:
                 continue
@@ -60,7 +61,7 @@ class DerivedWatch:
             firing = watch.observe(row.ts, row.value_num)
             if firing is not None:
                 raised += store_firing(db, row.execution_id, row.node_name, row.action,
-                                       firing, row.id)
+                                       firing, row.id, position)
         return raised
 
     def _watch(self, key: tuple[int, str, str, str], text: str) -> Watch:

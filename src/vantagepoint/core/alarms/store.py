@@ -14,7 +14,7 @@ from vantagepoint.errors import Conflict, NotFound
 from vantagepoint.spec.watch import Firing
 from vantagepoint.wire import AlarmBatch, AlarmOut
 
-CORE_SPOOL = "core-watch"  # the origin of alarms the core raises itself
+CORE_SPOOL = "core-watch-{}"  # origin of alarms the core raises, by condition position
 
 
 def store_batch(db: Session, node: str, batch: AlarmBatch) -> int:
@@ -28,12 +28,13 @@ def store_batch(db: Session, node: str, batch: AlarmBatch) -> int:
 
 
 def store_firing(db: Session, execution_id: int, node: str, action: str, firing: Firing,
-                 seq: int) -> int:
-    """Store an alarm the core raised; ``seq`` (the result row's id) keeps it idempotent."""
+                 seq: int, position: int) -> int:
+    """Store an alarm the core raised; the result row's id (``seq``) and the condition's
+    position in the action keep it idempotent."""
     row = dict(execution_id=execution_id, node_name=node, action=action,
                condition=firing.condition, result=firing.result, value=firing.value,
-               ts=firing.ts, raised_at=time.time(), origin="core", spool_id=CORE_SPOOL,
-               seq=seq, received_at=utcnow())
+               ts=firing.ts, raised_at=time.time(), origin="core",
+               spool_id=CORE_SPOOL.format(position), seq=seq, received_at=utcnow())
     return insert_new(db, Alarm, [row], "uq_alarms_origin")
 
 
