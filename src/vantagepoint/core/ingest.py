@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy import func, select
@@ -10,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from vantagepoint.core.store.models import ExecutionNode, LogEntry, Result
 from vantagepoint.errors import Forbidden
-from vantagepoint.spec.watch import numeric
 from vantagepoint.wire import BatchAck, LogRecord, RecordBatch, ResultRecord
 
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -18,17 +18,17 @@ _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 def ingest(db: Session, node: str, batch: RecordBatch) -> BatchAck:
     """Store a batch; records seen before are skipped, so a retried upload never duplicates."""
-    check_executions(db, node, {r.execution_id for r in batch.records})
+    _check_executions(db, node, {r.execution_id for r in batch.records})
     results = [_result_row(node, batch.spool_id, r) for r in batch.records
                if isinstance(r, ResultRecord)]
     logs = [_log_row(node, batch.spool_id, r) for r in batch.records if isinstance(r, LogRecord)]
-    stored = insert_new(db, Result, results, "uq_results_origin")
-    stored += insert_new(db, LogEntry, logs, "uq_logs_origin")
+    stored = _insert_new(db, Result, results, "uq_results_origin")
+    stored += _insert_new(db, LogEntry, logs, "uq_logs_origin")
     max_seq = max((r.seq for r in batch.records), default=0)
     return BatchAck(received=len(batch.records), stored=stored, max_seq=max_seq)
 
 
-def check_executions(db: Session, node: str, ids: set[int]) -> None:
+def _check_executions(db: Session, node: str, ids: set[int]) -> None:
     """A node may only write into executions it takes part in."""
     if not ids:
         return
@@ -38,6 +38,13 @@ def check_executions(db: Session, node: str, ids: set[int]) -> None:
     if missing:
         raise Forbidden(f"node {node!r} takes no part in execution(s) "
                         f"{', '.join(map(str, sorted(missing)))}")
+
+
+def numeric(value: Any) -> float | None:
+    """The value as a float when it is a finite number (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 def _result_row(node: str, spool_id: str, r: ResultRecord) -> dict[str, Any]:
@@ -51,8 +58,8 @@ def _log_row(node: str, spool_id: str, r: LogRecord) -> dict[str, Any]:
                 level=r.level, message=r.message, spool_id=spool_id, seq=r.seq)
 
 
-def insert_new(db: Session, model, rows: list[dict[str, Any]], constraint: str) -> int:
-    """Insert rows whose origin (node, spool_id, seq) is new; return how many were new."""
+def _insert_new(db: Session, model, rows: list[dict[str, Any]], constraint: str) -> int:
+    """Insert rows whose origin is new; return how many were new."""
     if not rows:
         return 0
     dialect = db.get_bind().dialect.name
@@ -80,6 +87,12 @@ def insert_results(db: Session, execution_id: int, origin: str, derived) -> int:
             for i, d in enumerate(derived, start=1)]
     stored = 0
     for node in sorted({r["node_name"] for r in rows}):
-        stored += insert_new(db, Result, [r for r in rows if r["node_name"] == node],
+        stored += _insert_new(db, Result, [r for r in rows if r["node_name"] == node],
                               "uq_results_origin")
     return stored
+
+
+# The alarm store (core/alarms) stores node alarms the same way: idempotent by origin,
+# only into executions the node takes part in.
+insert_new = _insert_new
+check_executions = _check_executions
