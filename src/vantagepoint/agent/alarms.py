@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vantagepoint.agent.client import FAILURES, CoreClient, describe, is_permanent
-from vantagepoint.agent.uploader import Backoff, _Periodic
+from vantagepoint.agent.uploader import KEEP_UPLOADED, Backoff, _Periodic
 from vantagepoint.spec.conditions import parse_condition
 from vantagepoint.spec.models import ActionSpec
 from vantagepoint.spec.watch import ActionWatch, Firing
@@ -79,6 +79,12 @@ class AlarmSpool:
             self._db.executemany("UPDATE alarms SET sent = ? WHERE seq = ?",
                                  [(state, int(s)) for s in seqs])
 
+    def purge_sent(self, older_than: float) -> int:
+        """Delete alarms the core has (or refused) raised before ``older_than``."""
+        with self._lock:
+            return self._db.execute("DELETE FROM alarms WHERE sent != 0 AND raised_at < ?",
+                                    (float(older_than),)).rowcount
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -92,9 +98,15 @@ class AlarmSender(_Periodic):
         self.spool, self.client, self.period = spool, client, period
         self._backoff = Backoff(period, 10.0)
         self._failing = False
+        self._purged = 0.0
 
     def tick(self) -> float:
-        return self._backoff.succeeded() if self.send_pending() else self._backoff.failed()
+        if not self.send_pending():
+            return self._backoff.failed()
+        if time.time() - self._purged > 3600:
+            self._purged = time.time()
+            self.spool.purge_sent(self._purged - KEEP_UPLOADED)
+        return self._backoff.succeeded()
 
     def send_pending(self, timeout: float | None = None) -> bool:
         """Send every pending alarm; False when the core could not be reached."""
