@@ -23,7 +23,8 @@ def store(client, execution_id: int, origin: str, series) -> None:
 
 def core_alarms(client, execution_id):
     found = client.get("/api/v1/alarms", params={"execution": execution_id}).json()
-    return sorted(((a["condition"], a["value"], a["ts"]) for a in found), key=lambda a: (a[2], a[0]))
+    return sorted(((a["condition"], a["value"], a["ts"]) for a in found),
+                  key=lambda a: (a[2], a[0]))
 
 
 def test_windows_on_derived_results_straddle_batches(alarm_client, hook):
