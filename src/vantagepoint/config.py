@@ -6,6 +6,7 @@ Nothing is created at import time: callers build a Settings and hand it on.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -80,6 +81,19 @@ class CoreSettings(BaseSettings):
     default_data_bytes_quota: int = Field(
         100 * 10**9, description="Measurement traffic a new user may book (bytes)."
     )
+    # ---- alarms (issue 6) ----
+    notifiers: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Named notifier instances, e.g. {\"ops\": {\"kind\": \"webhook\", "
+                    "\"url\": \"https://...\"}}; kinds are the vantagepoint.notifiers plugins. "
+                    "'log' exists without configuration.")
+    default_notifiers: list[str] = Field(
+        default_factory=lambda: ["log"],
+        description="Notifiers that receive the alarms of scenarios that name none.")
+    alarm_poll_seconds: float = Field(
+        0.1, gt=0, description="How often new alarms are looked for and delivered.")
+    stream_poll_seconds: float = Field(
+        0.25, gt=0, description="How often the live stream looks for new rows.")
 
 
 class AgentSettings(BaseSettings):
@@ -99,6 +113,8 @@ class AgentSettings(BaseSettings):
     poll_seconds: float = Field(0.5, description="Assignment poll period.")
     upload_seconds: float = Field(1.0, description="Result upload period.")
     upload_batch: int = Field(500, description="Largest number of records in one upload.")
+    alarm_seconds: float = Field(
+        0.1, gt=0, description="How often new alarms are sent to the core (ahead of results).")
     keep_files_days: float = Field(
         7.0, description="How long result files (e.g. captures) stay in the node's store."
     )

@@ -372,3 +372,58 @@ class FileFetchOut(Wire):
 
 class FetchFailure(Wire):
     reason: str = Field(max_length=2000)
+
+
+# ---- alarms and the live stream ---------------------------------------------
+
+class AlarmRecord(Wire):
+    """A condition that became true on a node, as the agent spooled it."""
+
+    seq: int = Field(ge=1)
+    execution_id: int
+    action: str = Field(pattern=NAME_PATTERN)
+    condition: str = Field(min_length=1, max_length=200)
+    result: str = Field(pattern=NAME_PATTERN)
+    value: float
+    ts: float = Field(description="Timestamp of the result (or window end) that violated.")
+    raised_at: float = Field(description="When the node raised it (node clock).")
+
+
+class AlarmBatch(Wire):
+    """Alarms sent ahead of the results; (node, spool_id, seq) makes resending harmless."""
+
+    spool_id: str = Field(pattern=r"^[A-Za-z0-9-]{8,64}$")
+    alarms: list[AlarmRecord] = Field(max_length=1000)
+
+
+class AlarmOut(Wire):
+    id: int
+    execution: int
+    node: str
+    action: str
+    condition: str
+    result: str
+    value: float
+    ts: float
+    raised_at: float
+    origin: Literal["node", "core"]
+    received_at: datetime
+    acked_at: datetime | None = None
+    acked_by: str | None = None
+    note: str | None = None
+
+
+class AlarmAck(Wire):
+    note: str | None = Field(None, max_length=1000)
+
+
+StreamKind = Literal["result", "alarm", "state", "node", "ready"]
+
+
+class StreamEvent(Wire):
+    """One message of the live stream (GET /stream, a WebSocket); "ready" comes first."""
+
+    kind: StreamKind
+    execution: int | None = None
+    node: str | None = None
+    data: dict[str, Any]

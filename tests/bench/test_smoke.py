@@ -43,3 +43,9 @@ def test_web_bench_runs():
     for page in ("fleet", "execution"):
         assert float(figures[f"{page}_tti_ms"]) > 0, figures
         assert int(figures[f"{page}_bytes"]) > 10_000, figures  # page, scripts, styles
+
+
+def test_alarms_bench_runs():
+    figures = _run("alarms.py", "--alarms", "3")
+    assert figures["alarms"] == "3"
+    assert 0 < float(figures["alarm_p50_s"]) <= float(figures["alarm_p99_s"])

@@ -28,7 +28,7 @@ def _ping_scenario(name="rtt", nodes=("n1", "n2"), target="127.0.0.1", interval=
         task.action(f"ping_{node}", node=node, tool="ping",
                     config={"target": target, "interval": interval, "timeout": 1},
                     results=["rtt_ms", "sent", "received", "loss_pct"],
-                    conditions=["rtt_ms < 200"])
+                    conditions=["rtt_ms > 200"])
     return s
 
 

@@ -17,6 +17,7 @@ from vantagepoint.config import AgentSettings
 from vantagepoint.errors import VantageError, error_from_dict
 from vantagepoint.wire import (
     API_PREFIX,
+    AlarmBatch,
     Assignment,
     BatchAck,
     FetchFailure,
@@ -85,6 +86,10 @@ class CoreClient:
     def upload(self, batch: RecordBatch, timeout: float | None = None) -> BatchAck:
         """POST /agent/records (idempotent by node, spool_id and seq)."""
         return BatchAck.model_validate(self._call("POST", "/agent/records", batch, timeout))
+
+    def send_alarms(self, batch: AlarmBatch, timeout: float | None = None) -> None:
+        """POST /agent/alarms (idempotent by node, spool_id and seq)."""
+        self._call("POST", "/agent/alarms", batch, timeout)
 
     def fetches(self) -> list[FileFetchOut]:
         """GET /agent/fetches: files the core asked this node for."""

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 import httpx
 
 import vantagepoint
+from vantagepoint.agent.alarms import AlarmSender, AlarmSpool
 from vantagepoint.agent.client import FAILURES, CoreClient, describe, is_permanent
 from vantagepoint.agent.runner import ExecutionRunner
 from vantagepoint.agent.spool import Spool
@@ -80,6 +81,8 @@ class Agent:
                                  settings.upload_seconds)
         self.heartbeat = Heartbeat(self.client, settings.heartbeat_seconds, self._reregister)
         self.fetcher = Fetcher(self.client, self.work_root, settings.fetch_seconds)
+        self.alarm_spool = AlarmSpool(self.spool.path, self.spool.spool_id)
+        self.alarm_sender = AlarmSender(self.alarm_spool, self.client, settings.alarm_seconds)
         self.locals: dict[int, _Local] = {}
         self._concluded: dict[int, float] = {}  # execution id -> when it was dropped here
         self._stop = threading.Event()
@@ -96,6 +99,7 @@ class Agent:
             self.heartbeat.start()
             self.fetcher.start()
             self.uploader.start()
+            self.alarm_sender.start()
             while not self._stop.is_set():
                 began = time.monotonic()
                 self.step()
@@ -146,7 +150,9 @@ class Agent:
         self.heartbeat.stop(timeout=1.0)
         self.fetcher.stop(timeout=1.0)
         self.uploader.stop(timeout=1.0)
+        self.alarm_sender.stop(timeout=1.0)
         self._stop_workers()
+        self.alarm_sender.send_pending(timeout=1.0)
         self.uploader.upload_pending(deadline=deadline, timeout=1.0)
         for local in list(self.locals.values()):
             if time.monotonic() < deadline:
@@ -155,6 +161,7 @@ class Agent:
                 local.runner.close()
         self.locals.clear()
         self.client.close()
+        self.alarm_spool.close()
         self.spool.close()
 
     def _stop_workers(self) -> None:

@@ -33,8 +33,10 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from vantagepoint.agent.alarms import ActionAlarms, AlarmSpool
 from vantagepoint.agent.spool import Spool
 from vantagepoint.errors import ToolError
+from vantagepoint.spec.conditions import parse_condition
 from vantagepoint.spec.models import ActionSpec
 from vantagepoint.tools.base import ActionEnv, RunContext, Tool
 from vantagepoint.tools.registry import load_tools
@@ -210,8 +212,9 @@ class _Worker:
     def _run(self, start: float, end: float) -> tuple[bool, str | None, int]:
         """Sleep until ``start``, then run the tool until it returns."""
         counter = _Counter()
-        ctx = RunContext(emitter=self._emitter(counter), logger=self._logger, end=end,
-                         requested=list(self.spec.action.get("results") or []))
+        alarms = self._alarms(start)
+        ctx = RunContext(emitter=self._emitter(counter, alarms), logger=self._logger, end=end,
+                         requested=self._requested())
         canceled = threading.Event()
         threading.Thread(target=self._listen, args=(ctx, canceled), daemon=True,
                          name="cancel-listener").start()
@@ -219,21 +222,43 @@ class _Worker:
             self.log("run: canceled before its start")
             return True, None, 0
         self.log("run: started")
+        if alarms is not None:
+            alarms.run_ticker()
         try:
             self.tool.run(ctx)  # type: ignore[union-attr]
         except Exception as exc:  # noqa: BLE001 - the run's failure is reported, not raised
             error = describe(exc)
             self.log(f"run failed: {error}", "error")
             return False, error, counter.value
+        finally:
+            if alarms is not None:
+                alarms.stop()
         note = " (canceled)" if canceled.is_set() else ""
         self.log(f"run: ended, {counter.value} results{note}")
         return True, None, counter.value
 
-    def _emitter(self, counter: _Counter):
+    def _requested(self) -> list[str]:
+        """The requested results, and those the conditions watch (e.g. ping's ``loss``)."""
+        action = ActionSpec.model_validate(self.spec.action)
+        watched = [parse_condition(c).result for c in action.conditions]
+        return list(dict.fromkeys([*action.results, *watched]))
+
+    def _alarms(self, start: float) -> ActionAlarms | None:
+        """The watch over this action's node-side conditions (None without any)."""
+        action = ActionSpec.model_validate(self.spec.action)
+        if not action.conditions or self.tool is None:
+            return None
+        spool = AlarmSpool(self.spec.spool_path, self.spool.spool_id)
+        return ActionAlarms.build(action, type(self.tool), start, spool,
+                                  self.spec.execution_id, self.log)
+
+    def _emitter(self, counter: _Counter, alarms: ActionAlarms | None):
         def emit(name: str, value: Any, ts: float) -> None:
             seq = self.spool.add_result(self.spec.execution_id, self.action_name, name, value, ts)
             if seq is not None:
                 counter.add()
+                if alarms is not None:
+                    alarms.observe(name, ts, value)
         return emit
 
     def _logger(self, message: str, level: str = "info") -> None:

@@ -4,6 +4,7 @@ import typer
 
 from vantagepoint.cli.commands import (
     agent,
+    alarms,
     calendar,
     core,
     demo,
@@ -25,11 +26,13 @@ from vantagepoint.cli.commands import (
     up,
     users,
     validate,
+    watch,
 )
 
 COMMANDS = (up, demo, core, agent, submit, validate, run, schedule, schedules, unschedule,
             calendar, executions, results, logs, nodes, node_status, tools, quota, users,
             tokens, node_token, testbed)
+COMMANDS += (alarms, watch)
 
 app = typer.Typer(
     name="vantage",

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from vantagepoint.client._http import DEFAULT_DATA_DIR, Http, resolve_token, resolve_url
 from vantagepoint.client.builder import Scenario, Task
 from vantagepoint.client.execution import Execution
+from vantagepoint.client.stream import Stream
 from vantagepoint.errors import NotFound
 from vantagepoint.wire import NodeOut, ToolOut, UserOut
 
@@ -282,6 +283,29 @@ class Client:
                 return lines
             lines += page
             after = page[-1]["id"]
+
+    # ---- alarms and the live stream ---------------------------------------
+
+    def alarms(self, execution: int | None = None, node: str | None = None,
+               acked: bool | None = None, after: int | None = None,
+               limit: int | None = None) -> list[dict[str, Any]]:
+        """Alarms of your executions (admin: all), newest first (AlarmOut)."""
+        params = {"execution": execution, "node": node, "acked": acked, "after": after,
+                  "limit": limit}
+        return self.request("GET", "/alarms", params=params)
+
+    def alarm(self, alarm_id: int) -> dict[str, Any]:
+        return self.request("GET", f"/alarms/{int(alarm_id)}")
+
+    def ack_alarm(self, alarm_id: int, note: str | None = None) -> dict[str, Any]:
+        """Acknowledge an alarm; Conflict if someone already did."""
+        return self.request("POST", f"/alarms/{int(alarm_id)}/ack", json={"note": note})
+
+    def stream(self, kinds: list[str] | None = None, execution: int | None = None,
+               node: str | None = None, timeout: float | None = None) -> Stream:
+        """Subscribe to the live stream (results, alarms, state, node); iterate for events."""
+        return Stream(self.url, self._http._need_token(), kinds=kinds, execution=execution,
+                      node=node, timeout=timeout)
 
     # ---- lifetime ---------------------------------------------------------
 

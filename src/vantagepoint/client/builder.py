@@ -42,13 +42,14 @@ class Task:
                results: list[str] | None = None, conditions: list[str] | None = None,
                interface: str | None = None, version: str | None = None, start: float = 0,
                duration: float | None = None, description: str = "",
-               tags: list[str] | None = None) -> Task:
+               tags: list[str] | None = None,
+               reactions: list[dict[str, Any]] | None = None) -> Task:
         """Add an inline action; returns the task so calls chain."""
         doc: dict[str, Any] = {"name": name, "node": node, "tool": tool,
                                "config": dict(config or {})}
         optional = {"interface": interface, "version": version, "duration": duration,
                     "results": list(results or []), "conditions": list(conditions or []),
-                    "start": start or None}
+                    "start": start or None, "reactions": list(reactions or [])}
         doc.update({k: v for k, v in optional.items() if v not in (None, [])})
         self.actions.append(_described(doc, description, tags))
         return self

@@ -13,14 +13,18 @@ from fastapi.responses import JSONResponse
 import vantagepoint
 from vantagepoint import web
 from vantagepoint.config import CoreSettings
+from vantagepoint.core.alarms.dispatch import AlarmDuty
+from vantagepoint.core.alarms.notifiers import build_notifiers
 from vantagepoint.core.api import (
     agent,
+    alarms,
     executions,
     files,
     nodes,
     results,
     schedules,
     specs,
+    stream,
     users,
 )
 from vantagepoint.core.bootstrap import ensure_admin
@@ -38,6 +42,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: CoreSettings | None = None) -> FastAPI:
     """Build the app; the database is migrated and the coordinator started on start-up."""
     settings = settings or CoreSettings()
+    notifiers = build_notifiers(settings.notifiers, settings.default_notifiers)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -49,9 +54,13 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
         coordinator = Coordinator(app.state.sessions, settings, app.state.policies,
                                   load_processors())
         coordinator.start()
+        app.state.alarm_duty = AlarmDuty(app.state.sessions, settings, app.state.policies,
+                                         notifiers)
+        app.state.alarm_duty.start()
         try:
             yield
         finally:
+            app.state.alarm_duty.stop()
             coordinator.stop()
             engine.dispose()
 
@@ -59,6 +68,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
                   description="A programmable network measurement testbed.")
     app.state.settings = settings
     app.state.policies = load_policies(settings)
+    app.state.notifier_names = frozenset(notifiers)
     app.include_router(api_router(), prefix=API_PREFIX)
     web.install(app)
     _error_handlers(app)
@@ -77,6 +87,8 @@ def api_router() -> APIRouter:
         router.include_router(module.router)
     for spec_router in specs.routers:
         router.include_router(spec_router)
+    for extra in (alarms.router, alarms.agent_router, stream.router):
+        router.include_router(extra)
     return router
 
 

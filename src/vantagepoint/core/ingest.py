@@ -90,3 +90,9 @@ def insert_results(db: Session, execution_id: int, origin: str, derived) -> int:
         stored += _insert_new(db, Result, [r for r in rows if r["node_name"] == node],
                               "uq_results_origin")
     return stored
+
+
+# The alarm store (core/alarms) stores node alarms the same way: idempotent by origin,
+# only into executions the node takes part in.
+insert_new = _insert_new
+check_executions = _check_executions

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from vantagepoint.spec.conditions import parse_condition
 from vantagepoint.spec.tools import NAME_PATTERN
@@ -24,6 +24,26 @@ def _inline_or_ref(value: Any) -> str:
     if isinstance(value, dict):
         return "~ref" if "ref" in value else "~inline"
     return "~ref" if isinstance(value, (ActionRef, TaskRef)) else "~inline"
+
+
+def _parsed_condition(text: str) -> str:
+    parse_condition(text)
+    return text
+
+
+ConditionText = Annotated[str, AfterValidator(_parsed_condition)]
+
+
+class Reaction(_Spec):
+    """A follow-up scenario scheduled on the alarm's node when a condition fires."""
+
+    when: str | None = Field(None, description="One of the action's conditions; any when unset.")
+    scenario: str = Field(pattern=NAME_PATTERN, description="A stored scenario of the owner.")
+    duration: float = Field(gt=0, le=86400, description="Seconds.")
+    min_interval: float = Field(
+        300.0, ge=1, le=7 * 86400,
+        description="At most one follow-up of this scenario on the node per this many seconds, "
+                    "however often the condition fires.")
 
 
 class ActionRef(_Spec):
@@ -42,20 +62,14 @@ class ActionSpec(_Spec):
     version: str | None = Field(None, max_length=32)
     config: dict[str, Any] = Field(default_factory=dict)
     results: list[str] = Field(default_factory=list)
-    conditions: list[str] = Field(default_factory=list)
+    conditions: list[ConditionText] = Field(default_factory=list)
+    reactions: list[Reaction] = Field(default_factory=list)
     start: float = Field(0.0, ge=0, description="Offset from the execution's start, seconds.")
     duration: float | None = Field(
         None, gt=0, description="Seconds; the rest of the execution when unset."
     )
     description: str = ""
     tags: list[str] = Field(default_factory=list)
-
-    @field_validator("conditions")
-    @classmethod
-    def _conditions_parse(cls, value: list[str]) -> list[str]:
-        for text in value:
-            parse_condition(text)
-        return value
 
     def period(self, execution_duration: float) -> tuple[float, float]:
         """The activity period as half-open ``[start, end)`` offsets, clipped."""
@@ -99,6 +113,9 @@ class ScenarioSpec(_Spec):
                                    "nodes approved ones.")
     traffic_bytes: int = Field(
         0, ge=0, description="Upper bound of traffic per measurement interface per run.")
+    notify: list[Annotated[str, Field(pattern=NAME_PATTERN)]] | None = Field(
+        None, description="Notifiers (configured on the core) that receive this scenario's "
+                          "alarms; the core's defaults when unset.")
     tasks: list[
         Annotated[
             Annotated[TaskSpec, Tag("~inline")] | Annotated[TaskRef, Tag("~ref")],

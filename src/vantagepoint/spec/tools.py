@@ -24,6 +24,9 @@ class ResultSpec(BaseModel):
     unit: str | None = None
     description: str = ""
     conditionable: bool = True
+    derived: bool = Field(
+        False, description="Produced at the core by a result processor (e.g. joined halves), "
+                           "not emitted on the node; conditions on it are watched at the core.")
 
 
 class ToolInfo(BaseModel):

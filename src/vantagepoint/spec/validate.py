@@ -91,6 +91,7 @@ def check_action(action: ActionSpec, catalog: Catalog, at: str,
     problems += check_config(tool, action.config, join(at, "config"))
     problems += check_results(tool, action.results, join(at, "results"))
     problems += check_conditions(tool, action.conditions, join(at, "conditions"))
+    problems += check_reactions(action, join(at, "reactions"))
     return problems
 
 
@@ -102,7 +103,8 @@ def _check_role_action(action: ActionSpec, catalog: Catalog, at: str) -> list[Pr
     tool = pick_tool(node, action.tool, action.version)
     return (check_config(tool, action.config, join(at, "config"))
             + check_results(tool, action.results, join(at, "results"))
-            + check_conditions(tool, action.conditions, join(at, "conditions")))
+            + check_conditions(tool, action.conditions, join(at, "conditions"))
+            + check_reactions(action, join(at, "reactions")))
 
 
 def check_config(tool: ToolInfo, config: dict[str, Any], at: str) -> list[Problem]:
@@ -146,6 +148,30 @@ def check_conditions(tool: ToolInfo, conditions: list[str], at: str) -> list[Pro
         elif spec is not None and spec.type not in ("number", "integer"):
             problems.append(Problem(join(at, i), f"result {condition.result!r} is a "
                                                  f"{spec.type}, not a number"))
+        elif spec is not None and spec.derived and condition.counts_absence:
+            problems.append(Problem(join(at, i), f"count() cannot watch {condition.result!r}: "
+                                                 "the core derives it after upload, where a "
+                                                 "missing value cannot be told from a late one"))
+    return problems
+
+
+def check_reactions(action: ActionSpec, at: str) -> list[Problem]:
+    """A reaction's ``when`` must be one of the action's own conditions."""
+    known = {str(parse_condition(c)) for c in action.conditions}
+    problems = []
+    for i, reaction in enumerate(action.reactions):
+        if reaction.when is None:
+            if not known:
+                problems.append(Problem(join(at, i), "the action has no conditions to react to"))
+            continue
+        try:
+            when = str(parse_condition(reaction.when))
+        except ValueError as exc:
+            problems.append(Problem(join(at, i, "when"), str(exc)))
+            continue
+        if when not in known:
+            problems.append(Problem(join(at, i, "when"), f"{reaction.when!r} is not one of the "
+                                                         f"action's conditions"))
     return problems
 
 

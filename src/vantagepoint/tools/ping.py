@@ -88,6 +88,8 @@ RESULTS = [
                conditionable=False),
     ResultSpec(name="received", type="integer", unit="packets", description="Replies received."),
     ResultSpec(name="loss_pct", type="number", unit="%", description="Requests without reply."),
+    ResultSpec(name="loss", type="integer", description="Per request, when requested: 1 if it "
+               "timed out, 0 if answered (for windowed loss conditions: loss_pct(30s) > 5)."),
     _ms("rtt_min_ms", "Smallest round-trip time (only when a reply came)."),
     _ms("rtt_avg_ms", "Mean round-trip time (only when a reply came)."),
     _ms("rtt_max_ms", "Largest round-trip time (only when a reply came)."),
@@ -245,6 +247,7 @@ class _Session:
         self.start = self.next_send = time.perf_counter()
         self.slot = 0
         self.grace_end: float | None = None
+        self.per_probe_loss = "loss" in ctx.requested
 
     def run(self) -> Tally:
         """Send, receive and expire until done; what was counted."""
@@ -285,6 +288,8 @@ class _Session:
             if probe.deadline > now:
                 break
             del self.pending[seq]
+            if self.per_probe_loss:
+                self.ctx.emit("loss", 1, probe.sent_at)
 
     def _send(self, now: float) -> None:
         seq = self.tally.sent & 0xFFFF
@@ -349,6 +354,8 @@ class _Session:
         self.tally.kernel_stamped += kernel
         self.tally.add(rtt)
         self.ctx.emit("rtt_ms", rtt, probe.sent_at)
+        if self.per_probe_loss:
+            self.ctx.emit("loss", 0, probe.sent_at)
 
 
 def report(ctx: RunContext, t: Tally) -> None:

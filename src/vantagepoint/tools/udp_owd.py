@@ -31,9 +31,10 @@ NS = 1_000_000_000
 SPIN_NS = 300_000  # the last stretch before a deadline is waited out by spinning
 
 
-def _ms(name: str, description: str, conditionable: bool = True) -> ResultSpec:
+def _ms(name: str, description: str, conditionable: bool = True,
+        derived: bool = False) -> ResultSpec:
     return ResultSpec(name=name, unit="ms", description=description,
-                      conditionable=conditionable)
+                      conditionable=conditionable, derived=derived)
 
 
 class UdpOwd(Tool):
@@ -70,17 +71,17 @@ class UdpOwd(Tool):
         _ms("rtt_ms", "Round trip, reflect mode."),
         _ms("owd_up_ms", "Sender to reflector, reflect mode."),
         _ms("owd_down_ms", "Reflector to sender, reflect mode."),
-        _ms("owd_ms", "One-way delay per probe (joined at the core)."),
-        ResultSpec(name="loss", type="integer", description="1 if the probe was lost "
-                                                            "(joined at the core)."),
-        _ms("ipdv_ms", "Delay variation to the previous probe (joined at the core)."),
+        _ms("owd_ms", "One-way delay per probe (joined at the core).", derived=True),
+        ResultSpec(name="loss", type="integer", derived=True,
+                   description="1 if the probe was lost (joined at the core)."),
+        _ms("ipdv_ms", "Delay variation to the previous probe (joined at the core).", derived=True),
         ResultSpec(name="owd_record", type="object", conditionable=False,
                    description="Per probe: {seq, owd_ms, ipdv_ms, clock_error_ms} (joined)."),
-        _ms("owd_min_ms", "Summary (joined)."),
-        _ms("owd_median_ms", "Summary (joined)."),
-        _ms("owd_p95_ms", "Summary (joined)."),
+        _ms("owd_min_ms", "Summary (joined).", derived=True),
+        _ms("owd_median_ms", "Summary (joined).", derived=True),
+        _ms("owd_p95_ms", "Summary (joined).", derived=True),
         ResultSpec(name="loss_pct", unit="%", description="Summary."),
-        _ms("ipdv_mean_ms", "Summary: mean absolute delay variation (joined)."),
+        _ms("ipdv_mean_ms", "Summary: mean absolute delay variation (joined).", derived=True),
         _ms("clock_error_ms", "Estimated bound of the clocks' disagreement.",
             conditionable=False),
     ]

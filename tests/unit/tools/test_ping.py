@@ -196,3 +196,22 @@ def test_unprivileged_outside_ping_group_range_is_refused():
     kind, message = _in_child("1 0")
     assert kind == "refused", message
     assert f"net.ipv4.ping_group_range covering gid {NOBODY}" in message
+
+
+def test_per_request_loss_only_when_requested():
+    config = {"target": "127.0.0.1", "count": 4, "interval": 0.05}
+    results, _ = run_tool(Ping, config, 10, requested=["rtt_ms", "loss"])
+    loss = [(value, ts) for name, value, ts in results if name == "loss"]
+    rtts = [ts for name, _, ts in results if name == "rtt_ms"]
+    assert [v for v, _ in loss] == [0, 0, 0, 0]
+    assert [ts for _, ts in loss] == rtts  # stamped with their request, like the rtt
+    plain, _ = run_tool(Ping, config, 10, requested=["rtt_ms"])
+    assert "loss" not in by_name(plain)
+
+
+@needs_root
+def test_per_request_loss_marks_timeouts():
+    config = {"target": SILENT, "count": 3, "interval": 0.1, "timeout": 0.3}
+    results, _ = run_tool(Ping, config, 5, requested=["loss"],
+                          env=ActionEnv("op0", "a", device="lo"))
+    assert by_name(results)["loss"] == [1, 1, 1]

@@ -37,7 +37,7 @@ def demo_scenario() -> Scenario:
     task = scenario.task("loopback")
     task.action("ping", node=LOCAL_NODE, tool="ping",
                 config={"target": "127.0.0.1", "interval": 0.2}, results=PING_RESULTS,
-                conditions=["rtt_ms < 200"])
+                conditions=["rtt_ms > 200"])
     task.action("load", node=LOCAL_NODE, tool="command",
                 config={"argv": LOAD_ARGV, "vars": {"every": 1},
                         "parse": [{"pattern": LOAD_PATTERN,

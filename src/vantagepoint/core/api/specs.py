@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 from sqlalchemy import select
 
+from vantagepoint.core.alarms.notifiers import check_notify
 from vantagepoint.core.api.deps import CurrentUser, SessionDep
 from vantagepoint.core.catalog import StoreCatalog, find_spec
 from vantagepoint.core.store.models import Spec
@@ -25,9 +26,11 @@ def stored_out(row: Spec) -> StoredSpec:
                       spec=row.spec, created_at=row.created_at, updated_at=row.updated_at)
 
 
-def validated(kind: str, doc: Any, db, user) -> dict[str, Any]:
+def validated(kind: str, doc: Any, db, user, notifiers=None) -> dict[str, Any]:
     """The spec in canonical form, or Invalid with every problem found."""
     spec = VALIDATORS[kind](doc, StoreCatalog(db, user.id))
+    if notifiers is not None and kind == "scenario":
+        check_notify(spec.notify, notifiers)
     return spec.model_dump(mode="json", exclude_defaults=True)
 
 
@@ -37,15 +40,18 @@ def make_router(kinds: str) -> APIRouter:
     router = APIRouter(prefix=f"/{kinds}", tags=[kinds])
 
     @router.post("/validate", summary=f"Validate a {kind} without storing it")
-    def validate(db: SessionDep, user: CurrentUser, doc: Any = Body(...)) -> dict[str, Any]:
+    def validate(request: Request, db: SessionDep, user: CurrentUser,
+                 doc: Any = Body(...)) -> dict[str, Any]:
         """Check the spec against the fleet; 422 lists every problem at once."""
-        return {"valid": True, "resolved": validated(kind, doc, db, user)}
+        names = getattr(request.app.state, "notifier_names", None)
+        return {"valid": True, "resolved": validated(kind, doc, db, user, names)}
 
     @router.put("/{name}", summary=f"Create or replace a {kind}")
-    def put_spec(name: str, db: SessionDep, user: CurrentUser,
+    def put_spec(name: str, request: Request, db: SessionDep, user: CurrentUser,
                  doc: Any = Body(...)) -> StoredSpec:
         """Store a spec (validated); a changed spec becomes a new version."""
-        return stored_out(store_spec(db, user, kind, name, doc))
+        names = getattr(request.app.state, "notifier_names", None)
+        return stored_out(store_spec(db, user, kind, name, doc, names))
 
     @router.get("", summary=f"List {kinds}")
     def list_specs(db: SessionDep, user: CurrentUser) -> list[StoredSpec]:
@@ -65,12 +71,12 @@ def make_router(kinds: str) -> APIRouter:
     return router
 
 
-def store_spec(db, user, kind: str, name: str, doc: Any) -> Spec:
+def store_spec(db, user, kind: str, name: str, doc: Any, notifiers=None) -> Spec:
     """Validate and store; nothing is written when anything is wrong."""
     if isinstance(doc, dict) and doc.get("name") != name:
         raise Invalid("the spec's name must match the path",
                       [Problem("/name", f"expected {name!r}, got {doc.get('name')!r}")])
-    validated(kind, doc, db, user)
+    validated(kind, doc, db, user, notifiers)
     row = find_spec(db, kind, user.id, name)
     if row is None:
         row = Spec(kind=kind, owner=user, name=name, spec=doc, version=1)

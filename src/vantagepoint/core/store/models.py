@@ -282,3 +282,62 @@ class FileFetch(Base):
     size: Mapped[int | None] = mapped_column(BigInteger)
     sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# ---- alarms (issue 6) -------------------------------------------------------
+
+class Alarm(Base):
+    """A condition that became true: raised on a node (origin 'node') or at the core."""
+
+    __tablename__ = "alarms"
+    __table_args__ = (
+        UniqueConstraint("node_name", "spool_id", "seq", name="uq_alarms_origin"),
+        Index("ix_alarms_execution", "execution_id", "id"),
+        Index("ix_alarms_delivery", "delivered_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("executions.id"))
+    node_name: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    condition: Mapped[str] = mapped_column(String(200))
+    result: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+    ts: Mapped[float] = mapped_column(Float)  # of the violating result (or window end)
+    raised_at: Mapped[float] = mapped_column(Float)
+    origin: Mapped[str] = mapped_column(String(8))  # node | core
+    spool_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]  # a core process is delivering it
+    delivered_at: Mapped[datetime | None]
+    acked_at: Mapped[datetime | None]
+    acked_by: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class WatchCursor(Base):
+    """How far the core has watched a row stream (e.g. derived results), shared by replicas."""
+
+    __tablename__ = "watch_cursors"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ReactionRun(Base):
+    """A follow-up an alarm asked for: scheduled, held back by the rate limit, or refused."""
+
+    __tablename__ = "reaction_runs"
+    __table_args__ = (Index("ix_reaction_runs_key", "owner_id", "scenario_name", "node_name",
+                            "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    scenario_name: Mapped[str] = mapped_column(String(64))
+    node_name: Mapped[str] = mapped_column(String(128))
+    outcome: Mapped[str] = mapped_column(String(16))  # scheduled | limited | refused
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
