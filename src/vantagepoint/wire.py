@@ -372,3 +372,12 @@ class FileFetchOut(Wire):
 
 class FetchFailure(Wire):
     reason: str = Field(max_length=2000)
+
+
+# ---- experiment layers --------------------------------------------------------
+
+class LayerOut(Wire):
+    """A stored experiment layer (a tar archive), named by its content."""
+
+    digest: str = Field(description="sha256:<64 hex digits> of the archive's bytes.")
+    size: int
