@@ -8,6 +8,8 @@ from vantagepoint.cli.commands import (
     core,
     demo,
     executions,
+    files,
+    layer,
     logs,
     node_status,
     node_token,
@@ -30,6 +32,7 @@ from vantagepoint.cli.commands import (
 COMMANDS = (up, demo, core, agent, submit, validate, run, schedule, schedules, unschedule,
             calendar, executions, results, logs, nodes, node_status, tools, quota, users,
             tokens, node_token, testbed)
+COMMANDS += (layer, files)  # sandboxed experiments
 
 app = typer.Typer(
     name="vantage",
