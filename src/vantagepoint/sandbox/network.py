@@ -98,9 +98,8 @@ class Isolation:
         routes = json.loads(_run("ip", "-j", "-4", "route", "show", "dev", self.device) or "[]")
         has_default = False
         for route in routes:
-            argv = ["ip", "route", "add", route["dst"], "dev", self.device, "table", table]
-            if route.get("gateway"):
-                argv[5:5] = ["via", route["gateway"]]
+            via = ["via", route["gateway"]] if route.get("gateway") else []
+            argv = ["ip", "route", "add", route["dst"], *via, "dev", self.device, "table", table]
             has_default |= route["dst"] == "default"
             _run(*argv)
         if not has_default:  # on-link: the device's own network only, never another device
