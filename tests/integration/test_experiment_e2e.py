@@ -136,3 +136,16 @@ def test_partial_results_of_a_canceled_run_are_kept(client, node):
     assert client.download_file(found["id"]) == b"partial\n"
     wait_until(lambda: "sandbox stopped" in _log_text(client, execution.id), timeout=30,
                what="the stop in the log")
+
+
+def test_at_most_three_experiments_are_deployed_ahead(client, node, tmp_path):
+    program = client.push_layer(_program(tmp_path, "echo ahead > /monroe/results/out\n"))
+    _experiment(client, "exp-ahead", {"program": program["digest"],
+                                      "argv": ["/monroe/program/run.sh"]})
+    first = time.time() + 25
+    executions = [client.start("exp-ahead", duration=2, start=first + 4 * i) for i in range(4)]
+    ended = [e.wait(timeout=120) for e in executions]
+    assert [e.state for e in ended] == ["finished"] * 4, [e.reason for e in ended]
+    assert ("deploy delayed: 3 experiments are already deployed ahead on this node"
+            in _log_text(client, ended[3].id))
+    assert "deploy delayed" not in _log_text(client, ended[0].id)
