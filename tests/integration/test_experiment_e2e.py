@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import threading
 import time
 
 import pytest
@@ -37,7 +39,7 @@ def needs_sandbox():
 
 @pytest.fixture
 def node(core, client):
-    core.start_agent("n1", extra_env=SYNC)
+    core.start_agent("n1", data_dir=core.log_dir / "agent-n1", extra_env=SYNC)
     wait_until(lambda: any(n.online for n in client.nodes()), timeout=60, what="n1 online")
     return "n1"
 
@@ -149,3 +151,38 @@ def test_at_most_three_experiments_are_deployed_ahead(client, node, tmp_path):
     assert ("deploy delayed: 3 experiments are already deployed ahead on this node"
             in _log_text(client, ended[3].id))
     assert "deploy delayed" not in _log_text(client, ended[0].id)
+
+
+def _bus(path) -> socket.socket:
+    """A stand-in for the metadata bus's ipc socket: each subscriber gets one message."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen()
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(b'MONROE.META.NODE.EVENT {"EventType": "Test"}\n')
+    threading.Thread(target=serve, daemon=True).start()
+    return server
+
+
+def test_metadata_bus_socket_is_reachable_inside(core, client, node):
+    server = _bus(core.log_dir / "agent-n1" / "bus" / "metadata.ipc")
+    reader = ("import os, socket\n"
+              "s = socket.socket(socket.AF_UNIX)\n"
+              "s.connect(os.environ['VANTAGE_BUS'][len('ipc://'):])\n"
+              "open('/monroe/results/bus.txt', 'wb').write(s.recv(200))\n")
+    _experiment(client, "exp-bus", {"argv": ["python3", "-c", reader]})
+    try:
+        ex = client.start("exp-bus", duration=4).wait(timeout=90)
+    finally:
+        server.close()
+    assert ex.state == "finished", ex.reason
+    got = client.download_file(_files(client, ex.id)["results/bus.txt"]["id"])
+    assert got.startswith(b"MONROE.META.NODE.EVENT ")

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from tests.core.conftest import enrol
 from tests.support import ADMIN_TOKEN, wait_until
 from vantagepoint.agent.client import CoreClient
-from vantagepoint.agent.deployer import DeployFailed, Deployer, layer_digests
+from vantagepoint.agent.deployer import Deployer, DeployFailed, layer_digests
 from vantagepoint.config import AgentSettings
 from vantagepoint.core import create_app
 from vantagepoint.sandbox.layers import LayerCache
