@@ -33,3 +33,10 @@ def test_scheduler_bench_runs():
               for size in ("10k", "100k", "1m")]
     assert set(names) <= set(figures), figures
     assert all(float(figures[name]) > 0 for name in names), figures
+
+
+def test_experiment_bench_runs():
+    figures = _run("experiment.py", "--mb", "2", "--runs", "2")
+    assert float(figures["layer_prepare_mb_per_s"]) > 0
+    if "sandbox_start_ms" in figures:  # where bubblewrap is installed
+        assert float(figures["sandbox_start_ms"]) > 0 and float(figures["bare_start_ms"]) > 0
