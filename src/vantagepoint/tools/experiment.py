@@ -22,8 +22,6 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from vantagepoint.errors import ToolError
 from vantagepoint.sandbox import bwrap, network
 from vantagepoint.sandbox.layers import DIGEST_PATTERN, LayerCache, cache_root
@@ -104,7 +102,7 @@ class Experiment(Tool):
     def init(self, config: dict[str, Any], requested: list[str]) -> None:
         """Check the config, find the layers, write the config file, set up the limits and
         the interface's namespace."""
-        _validate(config)
+        self.check_config(config, requested)
         missing = bwrap.available()
         if missing:
             raise ToolError(missing)
@@ -283,13 +281,6 @@ class Experiment(Tool):
             self.group.remove()
         if self.scratch is not None:
             self.scratch.cleanup()
-
-
-def _validate(config: dict[str, Any]) -> None:
-    errors = list(jsonschema.Draft202012Validator(CONFIG_SCHEMA).iter_errors(config))
-    if errors:
-        raise ToolError("invalid experiment config: " + "; ".join(
-            f"{'/'.join(map(str, e.absolute_path)) or 'config'}: {e.message}" for e in errors))
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
