@@ -77,3 +77,5 @@ def test_experiment_over_its_data_limit_is_stopped_with_the_reason(bed):
         assert "sandbox stopped: traffic on op0 limit of 1 MB exceeded" in log
         wait_until(lambda: client.results(execution=ex.id, name="traffic_bytes"), timeout=30,
                    what="the traffic result")
+        # the traffic the node measured is debited from the owner's data quota
+        assert client.quota()["data_bytes_used"] >= 1_000_000

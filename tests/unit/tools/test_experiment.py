@@ -88,3 +88,19 @@ def test_unknown_device_is_refused_and_nothing_is_left(tmp_path):
     tool.finish()
     assert "vpx-" not in subprocess.run(["ip", "netns", "list"], capture_output=True,
                                         text=True).stdout
+
+
+def test_cpu_limit_holds_a_busy_loop_to_its_share(tmp_path):
+    env = _env(tmp_path / "agent")
+    busy = ("import os, time\n"
+            "start, cpu = time.monotonic(), time.process_time()\n"
+            "while time.monotonic() - start < 2: pass\n"
+            "share = (time.process_time() - cpu) / (time.monotonic() - start)\n"
+            "open('/monroe/results/share', 'w').write(str(share))\n")
+    results, logs = run_tool(Experiment, {"cpus": 0.2, "argv": ["python3", "-c", busy]}, 10,
+                             env=env)
+    share = float((Path(env.workdir) / "results" / "share").read_text())
+    notes = [m for _, m in logs if "not enforced" in m]
+    if notes:
+        pytest.skip(notes[0])
+    assert share < 0.5, f"the loop used {share:.2f} of a core under a 0.2 limit"
