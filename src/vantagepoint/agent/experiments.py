@@ -7,6 +7,7 @@ endpoint handed to the experiment tool in the worker processes.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from vantagepoint.tools.experiment import BUS_ENV
 from vantagepoint.wire import Assignment
 
 WAITING = frozenset({"init", "ready"})
+FINAL_PASS_SECONDS = 2.0
 
 
 def bus_endpoint(settings: AgentSettings) -> str:
@@ -45,7 +47,8 @@ class Experiments:
         self.deployer.stop()
         self.sync.stop(timeout=1.0)
         self.sync.ended_all()
-        self.sync.tick()  # a last pass for what ended with the agent
+        # A last, short pass; what it misses stays on the node, fetchable on demand.
+        self.sync.tick(deadline=time.monotonic() + FINAL_PASS_SECONDS)
 
     def may_deploy(self, a: Assignment, locals_: Iterable) -> bool:
         """Whether the loop may deploy ``a`` now (its layers are ready, or cannot be had)."""

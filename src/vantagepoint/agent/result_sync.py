@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,22 +63,25 @@ class ResultSync(_Periodic):
         with self._lock:
             return execution_id not in self._watches
 
-    def tick(self) -> float:
+    def tick(self, deadline: float | None = None) -> float:
+        """One pass over every watched execution (until ``deadline``, monotonic)."""
         with self._lock:
             watches = list(self._watches.items())
         for execution_id, watch in watches:
             ending = watch.ending  # read before the pass: files are final once it is set
-            if self._pass(execution_id, watch) and ending:
+            if self._pass(execution_id, watch, deadline) and ending:
                 with self._lock:
                     self._watches.pop(execution_id, None)
         return self.period
 
-    def _pass(self, execution_id: int, watch: _Watch) -> bool:
+    def _pass(self, execution_id: int, watch: _Watch, deadline: float | None) -> bool:
         """Send what changed; False when something must be tried again."""
         complete = True
         for action in watch.actions:
             base = self.work_root / str(execution_id) / action
             for path in sorted((base / RESULTS).rglob("*")):
+                if deadline is not None and time.monotonic() > deadline:
+                    return False
                 if path.is_file() and not path.is_symlink():
                     complete &= self._send(execution_id, action, base, path, watch)
         return complete
