@@ -76,14 +76,14 @@ class Deployer:
         return self._outcome(a.execution_id, job)
 
     def _begin(self, a: Assignment, digests: list[str], waiting: int) -> bool:
-        if all(self.cache.ready(d) for d in digests):
-            self.log(a.execution_id, f"deploy: {len(digests)} layer(s) in this node's cache",
-                     "info")
-            return True
         if waiting + len(self._jobs) >= self.ahead:
             self._delay(a.execution_id, f"{self.ahead} experiments are already deployed ahead "
                                         "on this node")
             return False
+        if all(self.cache.ready(d) for d in digests):
+            self.log(a.execution_id, f"deploy: {len(digests)} layer(s) in this node's cache",
+                     "info")
+            return True
         if time.monotonic() < self._retry_at.get(a.execution_id, 0.0):
             return False
         self._jobs[a.execution_id] = self._pool.submit(self._prepare, a.execution_id, digests)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from vantagepoint.agent.client import CoreClient
@@ -19,7 +20,6 @@ from vantagepoint.sandbox.layers import LayerCache, cache_root
 from vantagepoint.tools.experiment import BUS_ENV
 from vantagepoint.wire import Assignment
 
-WAITING = frozenset({"init", "ready"})
 FINAL_PASS_SECONDS = 2.0
 
 
@@ -37,7 +37,7 @@ class Experiments:
         cache = LayerCache(cache_root(settings.data_dir), settings.layers_reserve_bytes)
         self.deployer = Deployer(cache, client, log_line, settings.deploy_ahead_count)
         self.sync = ResultSync(client, work_root, settings.results_sync_seconds)
-        self._ids: set[int] = set()
+        self._starts: dict[int, float] = {}  # deployed here: execution id -> its start
         os.environ[BUS_ENV] = bus_endpoint(settings)  # worker processes inherit it
 
     def start(self) -> None:
@@ -50,12 +50,12 @@ class Experiments:
         # A last, short pass; what it misses stays on the node, fetchable on demand.
         self.sync.tick(deadline=time.monotonic() + FINAL_PASS_SECONDS)
 
-    def may_deploy(self, a: Assignment, locals_: Iterable) -> bool:
+    def may_deploy(self, a: Assignment) -> bool:
         """Whether the loop may deploy ``a`` now (its layers are ready, or cannot be had)."""
         if not is_experiment(a):
             return True
-        waiting = sum(1 for local in locals_
-                      if local.execution_id in self._ids and local.phase in WAITING)
+        now = time.time()
+        waiting = sum(1 for start in self._starts.values() if start > now)
         return self.deployer.may_deploy(a, waiting)
 
     def deploying(self, a: Assignment) -> None:
@@ -63,15 +63,18 @@ class Experiments:
         if not is_experiment(a):
             return
         self.deployer.check(a.execution_id)
-        self._ids.add(a.execution_id)
+        self._starts[a.execution_id] = _epoch(a.start_at)
         self.sync.watch(a.execution_id, [x["name"] for x in a.actions
                                          if x.get("tool") == "experiment"])
 
     def ended(self, execution_id: int) -> None:
         """Its workers are gone: send the results one last time."""
-        if execution_id in self._ids:
-            self._ids.discard(execution_id)
+        if self._starts.pop(execution_id, None) is not None:
             self.sync.ended(execution_id)
 
     def synced(self, execution_id: int) -> bool:
         return self.sync.synced(execution_id)
+
+
+def _epoch(moment: datetime) -> float:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()

@@ -216,8 +216,7 @@ class Agent:
     def _on_assignment(self, a: Assignment) -> None:
         local = self.locals.get(a.execution_id)
         if local is None:
-            if a.node_state == NodeState.ASSIGNED and self.experiments.may_deploy(
-                    a, self.locals.values()):
+            if a.node_state == NodeState.ASSIGNED and self.experiments.may_deploy(a):
                 self._deploy(a)
             elif a.node_state in _ON_THE_RUN:
                 self._lost(a)

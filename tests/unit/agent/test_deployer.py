@@ -98,6 +98,9 @@ def test_no_more_than_n_ahead_and_the_delay_is_logged_once(core, agent_client, t
     assert deployer.may_deploy(a, 3) is False
     assert log.of(4) == ["deploy delayed: 3 experiments are already deployed ahead on this node"]
     _until_go(deployer, a, waiting=2)  # one of them started: room again
+    cached = _assignment(7, digest)  # the layer is cached now: the limit holds all the same
+    assert deployer.may_deploy(cached, 3) is False
+    assert deployer.may_deploy(cached, 2) is True
     deployer.stop()
 
 
