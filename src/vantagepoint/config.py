@@ -122,3 +122,12 @@ class AgentSettings(BaseSettings):
     kill_grace_seconds: float = Field(
         5.0, description="How long a tool may overrun its period before its worker is killed."
     )
+    # ---- sandboxed experiments (tool ``experiment``) ----
+    results_sync_seconds: float = Field(
+        30.0, description="How often files in experiments' /monroe/results go to the core.")
+    deploy_ahead_count: int = Field(
+        3, ge=1, description="Most experiments prepared (layers fetched, unpacked) ahead of "
+                             "their start.")
+    layers_reserve_bytes: int = Field(
+        1024**3, ge=0, description="Free disk kept when fetching and unpacking layers; a "
+                                   "deploy that would eat into it is delayed.")

@@ -427,3 +427,10 @@ class StreamEvent(Wire):
     execution: int | None = None
     node: str | None = None
     data: dict[str, Any]
+# ---- experiment layers --------------------------------------------------------
+
+class LayerOut(Wire):
+    """A stored experiment layer (a tar archive), named by its content."""
+
+    digest: str = Field(description="sha256:<64 hex digits> of the archive's bytes.")
+    size: int

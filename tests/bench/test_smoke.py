@@ -49,3 +49,10 @@ def test_alarms_bench_runs():
     figures = _run("alarms.py", "--alarms", "3")
     assert figures["alarms"] == "3"
     assert 0 < float(figures["alarm_p50_s"]) <= float(figures["alarm_p99_s"])
+
+
+def test_experiment_bench_runs():
+    figures = _run("experiment.py", "--mb", "2", "--runs", "2")
+    assert float(figures["layer_prepare_mb_per_s"]) > 0
+    if "sandbox_start_ms" in figures:  # where bubblewrap is installed
+        assert float(figures["sandbox_start_ms"]) > 0 and float(figures["bare_start_ms"]) > 0

@@ -7,6 +7,7 @@ the core will repeat (4xx) from one worth retrying (network, 5xx, 401, 408, 429)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,33 @@ class CoreClient:
     def refuse_file(self, fetch_id: int, reason: str) -> None:
         """POST /agent/fetches/{id}/fail."""
         self._call("POST", f"/agent/fetches/{int(fetch_id)}/fail", FetchFailure(reason=reason))
+
+    def download_layer(self, digest: str, target: Path,
+                       check_size: Callable[[int], None] | None = None) -> None:
+        """GET /agent/layers/{digest} streamed into ``target`` (``check_size`` sees its
+        announced size before anything is written)."""
+        with self._http.stream("GET", f"/agent/layers/{digest}",
+                               timeout=httpx.Timeout(600.0, connect=5.0)) as response:
+            if not response.is_success:
+                response.read()
+                raise _error(response)
+            if check_size is not None:
+                check_size(int(response.headers.get("content-length") or 0))
+            with open(target, "wb") as handle:
+                for chunk in response.iter_bytes(1024 * 1024):
+                    handle.write(chunk)
+
+    def push_file(self, execution_id: int, action: str, path: str, source: Path) -> None:
+        """PUT /agent/executions/{id}/files: one result file, streamed."""
+        def chunks():
+            with open(source, "rb") as handle:
+                while chunk := handle.read(1024 * 1024):
+                    yield chunk
+        response = self._http.put(f"/agent/executions/{int(execution_id)}/files",
+                                  params={"action": action, "path": path}, content=chunks(),
+                                  timeout=httpx.Timeout(300.0, connect=5.0))
+        if not response.is_success:
+            raise _error(response)
 
     def _call(self, method: str, path: str, body: Any = None,
               timeout: float | None = None) -> Any:

@@ -24,6 +24,7 @@ import httpx
 import vantagepoint
 from vantagepoint.agent.alarms import AlarmSender, AlarmSpool
 from vantagepoint.agent.client import FAILURES, CoreClient, describe, is_permanent
+from vantagepoint.agent.experiments import Experiments
 from vantagepoint.agent.runner import ExecutionRunner
 from vantagepoint.agent.spool import Spool
 from vantagepoint.agent.store import Fetcher, prune
@@ -83,6 +84,7 @@ class Agent:
         self.fetcher = Fetcher(self.client, self.work_root, settings.fetch_seconds)
         self.alarm_spool = AlarmSpool(self.spool.path, self.spool.spool_id)
         self.alarm_sender = AlarmSender(self.alarm_spool, self.client, settings.alarm_seconds)
+        self.experiments = Experiments(settings, self.client, self.log, self.work_root)
         self.locals: dict[int, _Local] = {}
         self._concluded: dict[int, float] = {}  # execution id -> when it was dropped here
         self._stop = threading.Event()
@@ -100,6 +102,7 @@ class Agent:
             self.fetcher.start()
             self.uploader.start()
             self.alarm_sender.start()
+            self.experiments.start()
             while not self._stop.is_set():
                 began = time.monotonic()
                 self.step()
@@ -153,6 +156,7 @@ class Agent:
         self.alarm_sender.stop(timeout=1.0)
         self._stop_workers()
         self.alarm_sender.send_pending(timeout=1.0)
+        self.experiments.stop()
         self.uploader.upload_pending(deadline=deadline, timeout=1.0)
         for local in list(self.locals.values()):
             if time.monotonic() < deadline:
@@ -219,7 +223,7 @@ class Agent:
     def _on_assignment(self, a: Assignment) -> None:
         local = self.locals.get(a.execution_id)
         if local is None:
-            if a.node_state == NodeState.ASSIGNED:
+            if a.node_state == NodeState.ASSIGNED and self.experiments.may_deploy(a):
                 self._deploy(a)
             elif a.node_state in _ON_THE_RUN:
                 self._lost(a)
@@ -232,6 +236,7 @@ class Agent:
         self.locals[a.execution_id] = local
         self.log(a.execution_id, f"deploying {len(a.actions)} actions")
         try:
+            self.experiments.deploying(a)  # layers prepared ahead, or why they cannot be
             local.runner = self._runner(a)
             local.runner.start()
         except Exception as exc:  # noqa: BLE001 - refused with the reason, not crashed on
@@ -278,6 +283,8 @@ class Agent:
         if local.runner is not None:
             local.runner.poll()
             self._transition(local, local.runner)
+        if local.runner is None or local.runner.finished:
+            self.experiments.ended(local.execution_id)  # last pass over its result files
         self._send_report(local)
         settled = local.runner is None or local.runner.finished
         if settled and local.report is None and local.phase in _SETTLING:
@@ -327,7 +334,8 @@ class Agent:
         report = local.report
         if report is None:
             return
-        if local.flush_first and self.spool.pending_count(local.execution_id):
+        if local.flush_first and (self.spool.pending_count(local.execution_id)
+                                  or not self.experiments.synced(local.execution_id)):
             return  # the uploader is on it; "done" means every record is at the core
         try:
             self.client.report(local.execution_id, report, timeout=timeout)

@@ -9,6 +9,8 @@ from vantagepoint.cli.commands import (
     core,
     demo,
     executions,
+    files,
+    layer,
     logs,
     node_status,
     node_token,
@@ -33,6 +35,7 @@ COMMANDS = (up, demo, core, agent, submit, validate, run, schedule, schedules, u
             calendar, executions, results, logs, nodes, node_status, tools, quota, users,
             tokens, node_token, testbed)
 COMMANDS += (alarms, watch)
+COMMANDS += (layer, files)  # sandboxed experiments
 
 app = typer.Typer(
     name="vantage",

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel
 
+from vantagepoint.client import layers
 from vantagepoint.client._http import DEFAULT_DATA_DIR, Http, resolve_token, resolve_url
 from vantagepoint.client.builder import Scenario, Task
 from vantagepoint.client.execution import Execution
@@ -306,6 +307,31 @@ class Client:
         """Subscribe to the live stream (results, alarms, state, node); iterate for events."""
         return Stream(self.url, self._http._need_token(), kinds=kinds, execution=execution,
                       node=node, timeout=timeout)
+
+    # ---- experiment layers and pushed result files ------------------------
+
+    def push_layer(self, path: str | Path) -> dict[str, Any]:
+        """Upload a directory (packed reproducibly) or a tar file; LayerOut with its digest."""
+        tar, scratch = layers.as_layer(Path(path))
+        try:
+            digest = layers.digest_of(tar)
+            try:
+                return self.request("GET", f"/layers/{digest}")  # stored already: once is enough
+            except NotFound:
+                return self._http.upload(f"/layers/{digest}", layers.chunks(tar))
+        finally:
+            if scratch is not None:
+                scratch.cleanup()
+
+    def result_files(self, execution: int, node: str | None = None,
+                     action: str | None = None) -> list[dict[str, Any]]:
+        """Files of an execution (pushed by nodes or fetched), optionally one node's."""
+        return self.request("GET", f"/executions/{int(execution)}/files",
+                            params={"node": node, "action": action})
+
+    def download_file(self, file_id: int) -> bytes:
+        """The bytes of a ready file listed by ``result_files``."""
+        return self._http.download(f"/files/{int(file_id)}/content")
 
     # ---- lifetime ---------------------------------------------------------
 

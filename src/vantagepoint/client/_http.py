@@ -107,6 +107,15 @@ class Http:
             raise error_from_response(response)
         return response.content
 
+    def upload(self, path: str, content, params: dict[str, Any] | None = None) -> Any:
+        """PUT raw bytes (or an iterator of chunks); the decoded JSON answer."""
+        response = self._client.put(path, content=content, params=clean_params(params),
+                                    headers={"Authorization": f"Bearer {self._need_token()}"},
+                                    timeout=httpx.Timeout(600.0, connect=10.0))
+        if response.is_error:
+            raise error_from_response(response)
+        return response.json()
+
     def _need_token(self) -> str:
         if not self._token:
             raise missing_token(self.data_dir)

@@ -20,6 +20,7 @@ from vantagepoint.core.api import (
     alarms,
     executions,
     files,
+    layers,
     nodes,
     results,
     schedules,
@@ -83,7 +84,7 @@ def api_router() -> APIRouter:
         """Answers without a token while the core runs."""
         return {"status": "ok", "version": vantagepoint.__version__}
 
-    for module in (users, nodes, executions, schedules, results, files, agent):
+    for module in (users, nodes, executions, schedules, results, files, layers, agent):
         router.include_router(module.router)
     for spec_router in specs.routers:
         router.include_router(spec_router)

@@ -14,7 +14,8 @@ from vantagepoint.spec.tools import ResultSpec
 from vantagepoint.testing import contract_for, root_skip_reason, run_tool
 from vantagepoint.tools import Tool, load_tools
 
-NEEDS_ROOT = {"ping", "traceroute", "shaper", "capture"}  # raw sockets, tc, tcpdump
+NEEDS_ROOT = {"ping", "traceroute", "shaper", "capture",  # raw sockets, tc, tcpdump
+              "experiment"}  # bubblewrap with capabilities, cgroups
 REGISTRY = load_tools()
 
 

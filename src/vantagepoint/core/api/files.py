@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
@@ -11,7 +11,8 @@ from vantagepoint.core.api.deps import CurrentNode, CurrentUser, SessionDep, Set
 from vantagepoint.core.api.executions import visible
 from vantagepoint.core.store.models import FileFetch
 from vantagepoint.errors import Conflict, Invalid, NotFound, Problem
-from vantagepoint.wire import FetchFailure, FileFetchCreate, FileFetchOut
+from vantagepoint.spec.tools import NAME_PATTERN
+from vantagepoint.wire import NODE_NAME_PATTERN, FetchFailure, FileFetchCreate, FileFetchOut
 
 router = APIRouter(tags=["files"])
 
@@ -35,11 +36,18 @@ def request_file(execution_id: int, body: FileFetchCreate, db: SessionDep,
 
 
 @router.get("/executions/{execution_id}/files", summary="Files fetched for an execution")
-def list_files(execution_id: int, db: SessionDep, user: CurrentUser) -> list[FileFetchOut]:
-    """Every fetch asked for this execution, with its state."""
+def list_files(execution_id: int, db: SessionDep, user: CurrentUser,
+               node: str | None = Query(None, pattern=NODE_NAME_PATTERN),
+               action: str | None = Query(None, pattern=NAME_PATTERN)) -> list[FileFetchOut]:
+    """Every file fetched or pushed for this execution (optionally one node's, one
+    action's), with its state."""
     visible(db, user, execution_id)
-    rows = db.scalars(select(FileFetch).where(FileFetch.execution_id == execution_id)
-                      .order_by(FileFetch.id))
+    query = select(FileFetch).where(FileFetch.execution_id == execution_id)
+    if node is not None:
+        query = query.where(FileFetch.node_name == node)
+    if action is not None:
+        query = query.where(FileFetch.action == action)
+    rows = db.scalars(query.order_by(FileFetch.id))
     return [files.fetch_out(f) for f in rows]
 
 
@@ -109,4 +117,25 @@ def fail(fetch_id: int, body: FetchFailure, db: SessionDep, node: CurrentNode) -
     """E.g. the file does not exist or lies outside the action's store."""
     fetch = _pending(db, node, fetch_id)
     fetch.state, fetch.reason = "failed", body.reason
+    return files.fetch_out(fetch)
+
+
+# ---- files nodes push unasked (an experiment's /monroe/results) ----------------
+
+@router.put("/agent/executions/{execution_id}/files", tags=["agent"],
+            summary="Push a result file")
+async def push(execution_id: int, request: Request, db: SessionDep, settings: SettingsDep,
+               node: CurrentNode, action: str = Query(pattern=NAME_PATTERN),
+               path: str = Query(min_length=1, max_length=1024)) -> FileFetchOut:
+    """A file of an action's results, sent during and after the run; a newer copy of the
+    same path replaces the older one, so users always download the latest."""
+    clean = files.relative_path(path)
+    files.check_part(db, execution_id, node, action)
+    fetch = files.pushed(db, execution_id, node, action, clean)
+    try:
+        size, digest = await files.receive(request.stream(), files.stored_path(settings, fetch),
+                                           settings.max_file_bytes)
+    except ValueError as exc:
+        raise Invalid("the file is too large", [Problem("body", str(exc))]) from None
+    fetch.state, fetch.reason, fetch.size, fetch.sha256 = "ready", None, size, digest
     return files.fetch_out(fetch)
