@@ -427,6 +427,8 @@ class StreamEvent(Wire):
     execution: int | None = None
     node: str | None = None
     data: dict[str, Any]
+
+
 # ---- experiment layers --------------------------------------------------------
 
 class LayerOut(Wire):
