@@ -6,8 +6,9 @@ Nothing is created at import time: callers build a Settings and hand it on.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -106,3 +107,39 @@ class AgentSettings(BaseSettings):
     kill_grace_seconds: float = Field(
         5.0, description="How long a tool may overrun its period before its worker is killed."
     )
+
+    # ---- node platform: metadata bus, background ping, watchdog ----------
+    bus_endpoint: str = Field(
+        "", description="ZeroMQ endpoint the metadata bus publishes on; "
+                        "ipc://<data_dir>/bus/metadata.ipc when empty (an ipc socket, so a "
+                        "sandbox in its own network namespace reaches it through a bind mount).")
+    sensor_seconds: float = Field(10.0, gt=0, description="Period of the sensor messages.")
+    modems: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per measurement interface, the modem's fields as "
+                                          "the bus shows them (ICCID, Operator, IMSIMCCMNC, "
+                                          "DeviceMode, ...), when no modem source gives them.")
+    modem_seconds: float = Field(30.0, gt=0, description="Period of the modem UPDATE messages.")
+    gpsd_address: str = Field("127.0.0.1:2947", description="gpsd's HOST:PORT; used if it "
+                                                            "answers.")
+    gps_nmea_file: Path | None = Field(
+        None, description="NMEA file replayed as GPS positions when gpsd does not answer.")
+    gps_seconds: float = Field(1.0, gt=0, description="Time between replayed NMEA fixes.")
+    background_target: str | None = Field(
+        None, description="Host pinged once a second on every measurement interface, all the "
+                          "time (results flagged background); off when unset.")
+    background_seconds: float = Field(1.0, gt=0, description="Background ping interval.")
+    watchdog_seconds: float = Field(10.0, gt=0, description="How often the watchdog checks "
+                                                            "the agent's services.")
+    watchdog_failures: int = Field(
+        3, ge=1, description="Failures of one check within watchdog_window_seconds that put "
+                             "the node in maintenance.")
+    watchdog_window_seconds: float = Field(3600.0, gt=0, description="See watchdog_failures.")
+    min_free_disk_mb: float = Field(100.0, ge=0, description="Free space the data directory "
+                                                             "needs (watchdog check).")
+
+    @model_validator(mode="after")
+    def _default_bus_endpoint(self) -> AgentSettings:
+        if not self.bus_endpoint:
+            path = (self.data_dir / "bus" / "metadata.ipc").absolute()
+            self.bus_endpoint = f"ipc://{path}"
+        return self

@@ -17,6 +17,8 @@ from vantagepoint.core.api import (
     agent,
     executions,
     files,
+    metadata,
+    node_health,
     nodes,
     results,
     schedules,
@@ -73,7 +75,8 @@ def api_router() -> APIRouter:
         """Answers without a token while the core runs."""
         return {"status": "ok", "version": vantagepoint.__version__}
 
-    for module in (users, nodes, executions, schedules, results, files, agent):
+    for module in (users, nodes, executions, schedules, results, files, agent,
+                   metadata, node_health):
         router.include_router(module.router)
     for spec_router in specs.routers:
         router.include_router(spec_router)

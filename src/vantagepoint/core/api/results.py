@@ -21,10 +21,13 @@ def query_results(
     until: float | None = Query(None, description="Epoch seconds, exclusive."),
     cursor: int = Query(0, ge=0, description="next_cursor of the previous page."),
     limit: int = Query(1000, ge=1, le=10000),
+    background: bool = Query(False, description="Only the nodes' background results "
+                                                "(continuous ping), which have no execution."),
 ) -> ResultPage:
     """Results in arrival order; follow ``next_cursor`` until it is null."""
     query = select(Result).where(Result.id > cursor).order_by(Result.id).limit(limit + 1)
-    if not user.is_admin:
+    query = query.where(Result.background.is_(background))
+    if not user.is_admin and not background:
         query = query.join(Execution, Execution.id == Result.execution_id).where(
             Execution.owner_id == user.id)
     for column, value in ((Result.execution_id, execution), (Result.node_name, node),
@@ -40,6 +43,7 @@ def query_results(
     rows = rows[:limit]
     return ResultPage(
         items=[ResultOut(id=r.id, execution=r.execution_id, node=r.node_name, action=r.action,
-                         name=r.name, ts=r.ts, value=r.value) for r in rows],
+                         name=r.name, ts=r.ts, value=r.value, background=r.background)
+               for r in rows],
         next_cursor=rows[-1].id if more else None,
     )
