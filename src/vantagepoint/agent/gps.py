@@ -37,10 +37,11 @@ def checked(sentence: str) -> list[str]:
     for char in body:
         total ^= ord(char)
     try:
-        if int(given[:2], 16) != total:
-            raise BadSentence(f"checksum {given[:2]} does not match {total:02X}: {text[:40]!r}")
+        expected = int(given[:2], 16)
     except ValueError:
         raise BadSentence(f"unreadable checksum: {text[:40]!r}") from None
+    if expected != total:
+        raise BadSentence(f"checksum {given[:2]} does not match {total:02X}: {text[:40]!r}")
     return body.split(",")
 
 

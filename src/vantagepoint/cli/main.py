@@ -9,6 +9,8 @@ from vantagepoint.cli.commands import (
     demo,
     executions,
     logs,
+    metadata,
+    node,
     node_status,
     node_token,
     nodes,
@@ -30,6 +32,7 @@ from vantagepoint.cli.commands import (
 COMMANDS = (up, demo, core, agent, submit, validate, run, schedule, schedules, unschedule,
             calendar, executions, results, logs, nodes, node_status, tools, quota, users,
             tokens, node_token, testbed)
+COMMANDS += (metadata, node)
 
 app = typer.Typer(
     name="vantage",
