@@ -33,3 +33,17 @@ def test_scheduler_bench_runs():
               for size in ("10k", "100k", "1m")]
     assert set(names) <= set(figures), figures
     assert all(float(figures[name]) > 0 for name in names), figures
+
+
+def test_bus_bench_runs():
+    figures = _run("bus.py", "--messages", "2000", "--rounds", "1")
+    assert float(figures["bus_msgs_per_s"]) > 0 and float(figures["bare_msgs_per_s"]) > 0
+    assert float(figures["bus_ratio"]) > 0
+    assert figures["lost"] == "0"
+
+
+def test_agent_footprint_bench_runs():
+    figures = _run("agent_footprint.py", "--seconds", "3", "--warmup", "3")
+    assert float(figures["agent_rss_mb"]) > 0
+    assert float(figures["agent_cpu_pct"]) >= 0
+    assert int(figures["background_results"]) > 0

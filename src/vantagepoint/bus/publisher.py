@@ -37,6 +37,7 @@ class Publisher:
         # recorder before publishing anything (PUB/SUB would lose the first messages).
         self._socket = self._context.socket(zmq.XPUB)
         self._socket.setsockopt(zmq.SNDHWM, UNLIMITED)
+        self._socket.setsockopt(zmq.XPUB_VERBOSE, 1)  # hear every subscriber, not only the first
         self._socket.setsockopt(zmq.LINGER, 1000)
         self._socket.bind(endpoint)
         self._lock = threading.Lock()
