@@ -8,8 +8,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SystemMeasurement(BaseModel):
+    """One heavy background measurement the core schedules on every suitable node."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,40}$")
+    tool: str = Field(min_length=1, max_length=64)
+    config: dict[str, Any] = Field(default_factory=dict)
+    results: list[str] = Field(default_factory=list)
+    every: float = Field(3600.0, gt=0, description="Period, seconds.")
+    duration: float = Field(300.0, gt=0, description="Slot length, seconds.")
+    filter: str | None = Field(None, description="Only nodes matching this node filter.")
+    per_interface: bool = Field(True, description="One action per measurement interface.")
 
 
 class CoreSettings(BaseSettings):
@@ -81,6 +96,16 @@ class CoreSettings(BaseSettings):
     default_data_bytes_quota: int = Field(
         100 * 10**9, description="Measurement traffic a new user may book (bytes)."
     )
+    # ---- node platform: heavy background measurements as system schedules ----
+    system_user: str = Field("system", description="Owner of the system schedules (created "
+                                                   "on demand, unlimited quota).")
+    system_measurements: list[SystemMeasurement] = Field(
+        default_factory=list,
+        description="Heavy periodic measurements (e.g. http-download, traceroute) the core books "
+                    "on every active node offering the tool, as exclusive system schedules "
+                    "that user schedules avoid.")
+    system_horizon_hours: float = Field(
+        24.0, gt=0, description="How far ahead system schedules are kept booked.")
 
 
 class AgentSettings(BaseSettings):

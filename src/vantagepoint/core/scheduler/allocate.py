@@ -55,7 +55,7 @@ def lock_scheduler(db: Session) -> None:
 
 
 def plan(db: Session, user: User, req: ScheduleCreate, settings: CoreSettings,
-         policies: list[Policy], now: datetime) -> Plan:
+         policies: list[Policy], now: datetime, system: bool = False) -> Plan:
     """Find where the request fits, or raise Unschedulable naming every refusal."""
     check_limits(req, settings, now)
     spec = scenario_spec(db, user, req.scenario)
@@ -68,6 +68,7 @@ def plan(db: Session, user: User, req: ScheduleCreate, settings: CoreSettings,
     calendar = DbCalendar(db, _window(first, horizon, req, settings),
                           timedelta(seconds=settings.max_duration_seconds + 60))
     search = _Search(db, user, spec, choice, req, settings, policies, calendar)
+    search.system = system  # system bookings: never shared, user schedules go around them
     found = search.first_fit(first, horizon, exact=req.mode != "earliest")
     found.node_seconds, found.data_bytes = cost(found.spec, found.proposal)
     quotas.check(db, user, settings, found.node_seconds, found.data_bytes)
@@ -90,6 +91,8 @@ def _window(first: datetime, horizon: datetime, req: ScheduleCreate,
 
 class _Search:
     """First fit over start times, for fixed nodes or nodes chosen by filter."""
+
+    system = False
 
     def __init__(self, db, user, spec, choice: Selection, req, settings, policies, calendar):
         self.db, self.user, self.spec, self.choice = db, user, spec, choice
@@ -138,7 +141,7 @@ class _Search:
         return self._try_filtered(spans)
 
     def _try_binding(self, binding: Binding, spans: list[Span]):
-        proposal = build(self.user.name, bound(self.spec, binding), spans)
+        proposal = build(self.user.name, bound(self.spec, binding), spans, self.system)
         refusals = check_all(self.policies, proposal, self.calendar)
         if not refusals:
             return Plan(self.spec, binding, spans, proposal)
