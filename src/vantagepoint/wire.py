@@ -168,6 +168,8 @@ class NodeOut(Wire):
     tool_errors: dict[str, str] = Field(default_factory=dict)
     online: bool
     status: str = "active"
+    state: str = Field("active", description="active, maintenance, disabled, or offline when "
+                                             "an active node has not been heard from.")
     clock_skew_ms: float | None = Field(
         None, description="Core clock minus node clock at the last heartbeat, ms.")
     last_seen: datetime | None

@@ -99,7 +99,8 @@ def test_a_node_enters_maintenance_and_an_admin_resumes_it(app_client):
     r = app_client.post("/api/v1/agent/maintenance", json={"reason": "watchdog gave up"},
                         headers=auth)
     assert r.json() == {"status": "maintenance", "reason": "watchdog gave up"}
-    assert app_client.get("/api/v1/nodes/n1").json()["status"] == "maintenance"
+    node = app_client.get("/api/v1/nodes/n1").json()
+    assert node["status"] == node["state"] == "maintenance"
     assert app_client.patch("/api/v1/nodes/n1", json={"status": "active"}).status_code == 200
     assert app_client.get("/api/v1/agent/status", headers=auth).json()["status"] == "active"
     r = app_client.post("/api/v1/agent/maintenance", json={"reason": ""}, headers=auth)

@@ -18,7 +18,7 @@ from vantagepoint.agent.sensors import Sensors
 from vantagepoint.agent.streams import StreamSpool, StreamUploader
 from vantagepoint.agent.watchdog import Check, Watchdog
 from vantagepoint.bus.message import NODE_EVENT, PREFIX
-from vantagepoint.bus.publisher import Publisher
+from vantagepoint.bus.publisher import BusClosed, Publisher
 from vantagepoint.config import AgentSettings
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class NodeServices:
                                self.stream)
                         for name, device in settings.interfaces.items()] if target else []
         self.sources: list[Any] = []
+        self.unsent = 0  # messages lost while the bus was down
         self.watchdog = Watchdog(self._checks() + list(checks), client, self.event,
                                  settings.watchdog_seconds, settings.watchdog_failures,
                                  settings.watchdog_window_seconds)
@@ -70,9 +71,13 @@ class NodeServices:
 
     def publish(self, topic: str, fields: dict[str, Any]) -> None:
         """Publish on the bus (sources call this; it survives a restart of the bus)."""
-        bus = self.bus
-        if bus is not None and not bus.closed:
-            bus.publish(topic, fields)
+        try:
+            if self.bus is None:
+                raise BusClosed("the bus is not started")
+            self.bus.publish(topic, fields)
+        except BusClosed as exc:  # only while the bus restarts; said, not silent
+            self.unsent += 1
+            log.warning("bus message lost (%d so far): %s", self.unsent, exc)
 
     def event(self, kind: str, message: str) -> None:
         """A ``MONROE.META.NODE.EVENT`` (EventType, Message)."""

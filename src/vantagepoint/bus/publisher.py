@@ -20,6 +20,10 @@ from vantagepoint.bus.message import DATA_VERSION, check_topic, data_id, encode
 UNLIMITED = 0  # a high-water mark of 0 means no limit
 
 
+class BusClosed(RuntimeError):
+    """Publishing on a closed bus (e.g. while the watchdog restarts it)."""
+
+
 def ensure_ipc_dir(endpoint: str) -> None:
     """Create the directory of an ``ipc://`` endpoint (bind fails without it)."""
     if endpoint.startswith("ipc://"):
@@ -49,6 +53,8 @@ class Publisher:
         """Send one message; return it as sent (with SequenceNumber and the other stamps)."""
         check_topic(topic)
         with self._lock:
+            if self.closed:
+                raise BusClosed(f"the bus on {self.endpoint} is closed; {topic} not sent")
             self._seq += 1
             body = {"SequenceNumber": self._seq, "Timestamp": round(time.time(), 6),
                     "DataId": data_id(topic), "DataVersion": DATA_VERSION,
