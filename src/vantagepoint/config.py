@@ -8,8 +8,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SystemMeasurement(BaseModel):
+    """One heavy background measurement the core schedules on every suitable node."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,40}$")
+    tool: str = Field(min_length=1, max_length=64)
+    config: dict[str, Any] = Field(default_factory=dict)
+    results: list[str] = Field(default_factory=list)
+    every: float = Field(3600.0, gt=0, description="Period, seconds.")
+    duration: float = Field(300.0, gt=0, description="Slot length, seconds.")
+    filter: str | None = Field(None, description="Only nodes matching this node filter.")
+    per_interface: bool = Field(True, description="One action per measurement interface.")
 
 
 class CoreSettings(BaseSettings):
@@ -96,6 +111,18 @@ class CoreSettings(BaseSettings):
         0.25, gt=0, description="How often the live stream looks for new rows.")
 
 
+    # ---- node platform: heavy background measurements as system schedules ----
+    system_user: str = Field("system", description="Owner of the system schedules (created "
+                                                   "on demand, unlimited quota).")
+    system_measurements: list[SystemMeasurement] = Field(
+        default_factory=list,
+        description="Heavy periodic measurements (e.g. http-download, traceroute) the core books "
+                    "on every active node offering the tool, as exclusive system schedules "
+                    "that user schedules avoid.")
+    system_horizon_hours: float = Field(
+        24.0, gt=0, description="How far ahead system schedules are kept booked.")
+
+
 class AgentSettings(BaseSettings):
     """How an agent runs. Every field can be set as VANTAGE_AGENT_<NAME>."""
 
@@ -131,3 +158,40 @@ class AgentSettings(BaseSettings):
     layers_reserve_bytes: int = Field(
         1024**3, ge=0, description="Free disk kept when fetching and unpacking layers; a "
                                    "deploy that would eat into it is delayed.")
+
+
+    # ---- node platform: metadata bus, background ping, watchdog ----------
+    bus_endpoint: str = Field(
+        "", description="ZeroMQ endpoint the metadata bus publishes on; "
+                        "ipc://<data_dir>/bus/metadata.ipc when empty (an ipc socket, so a "
+                        "sandbox in its own network namespace reaches it through a bind mount).")
+    sensor_seconds: float = Field(10.0, gt=0, description="Period of the sensor messages.")
+    modems: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per measurement interface, the modem's fields as "
+                                          "the bus shows them (ICCID, Operator, IMSIMCCMNC, "
+                                          "DeviceMode, ...), when no modem source gives them.")
+    modem_seconds: float = Field(30.0, gt=0, description="Period of the modem UPDATE messages.")
+    gpsd_address: str = Field("127.0.0.1:2947", description="gpsd's HOST:PORT; used if it "
+                                                            "answers.")
+    gps_nmea_file: Path | None = Field(
+        None, description="NMEA file replayed as GPS positions when gpsd does not answer.")
+    gps_seconds: float = Field(1.0, gt=0, description="Time between replayed NMEA fixes.")
+    background_target: str | None = Field(
+        None, description="Host pinged once a second on every measurement interface, all the "
+                          "time (results flagged background); off when unset.")
+    background_seconds: float = Field(1.0, gt=0, description="Background ping interval.")
+    watchdog_seconds: float = Field(10.0, gt=0, description="How often the watchdog checks "
+                                                            "the agent's services.")
+    watchdog_failures: int = Field(
+        3, ge=1, description="Failures of one check within watchdog_window_seconds that put "
+                             "the node in maintenance.")
+    watchdog_window_seconds: float = Field(3600.0, gt=0, description="See watchdog_failures.")
+    min_free_disk_mb: float = Field(100.0, ge=0, description="Free space the data directory "
+                                                             "needs (watchdog check).")
+
+    @model_validator(mode="after")
+    def _default_bus_endpoint(self) -> AgentSettings:
+        if not self.bus_endpoint:
+            path = (self.data_dir / "bus" / "metadata.ipc").absolute()
+            self.bus_endpoint = f"ipc://{path}"
+        return self

@@ -168,6 +168,8 @@ class NodeOut(Wire):
     tool_errors: dict[str, str] = Field(default_factory=dict)
     online: bool
     status: str = "active"
+    state: str = Field("active", description="active, maintenance, disabled, or offline when "
+                                             "an active node has not been heard from.")
     clock_skew_ms: float | None = Field(
         None, description="Core clock minus node clock at the last heartbeat, ms.")
     last_seen: datetime | None
@@ -241,12 +243,13 @@ class LogOut(Wire):
 
 class ResultOut(Wire):
     id: int
-    execution: int
+    execution: int | None = Field(description="None for a background result.")
     node: str
     action: str
     name: str
     ts: float
     value: Any
+    background: bool = False
 
 
 class ResultPage(Wire):
@@ -436,3 +439,63 @@ class LayerOut(Wire):
 
     digest: str = Field(description="sha256:<64 hex digits> of the archive's bytes.")
     size: int
+
+
+# ---- node platform: metadata stream, background results, node health --------
+
+TOPIC_PATTERN = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
+
+
+class MetadataRecord(Wire):
+    """One bus message as the agent's recorder spooled it."""
+
+    kind: Literal["metadata"] = "metadata"
+    seq: int = Field(ge=1)
+    topic: str = Field(max_length=200, pattern=TOPIC_PATTERN)
+    ts: float = Field(description="The message's Timestamp, epoch seconds.")
+    message: dict[str, Any] = Field(description="The full message, common fields included.")
+
+
+class BackgroundRecord(Wire):
+    """A result of the node's continuous background measurements (no execution)."""
+
+    kind: Literal["background"] = "background"
+    seq: int = Field(ge=1)
+    action: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=NAME_PATTERN)
+    ts: float
+    value: Any
+
+
+StreamRecord = Annotated[MetadataRecord | BackgroundRecord, Field(discriminator="kind")]
+
+
+class StreamBatch(Wire):
+    """Spooled stream records; (node, spool_id, seq) makes every upload idempotent."""
+
+    spool_id: str = Field(pattern=r"^[A-Za-z0-9-]{8,64}$")
+    records: list[StreamRecord] = Field(max_length=10000)
+
+
+class MetadataOut(Wire):
+    id: int
+    node: str
+    topic: str
+    ts: float
+    message: dict[str, Any]
+
+
+class MetadataPage(Wire):
+    items: list[MetadataOut]
+    next_cursor: int | None = Field(None, description="Pass as ?cursor= for the next page.")
+
+
+class MaintenanceReport(Wire):
+    """An agent's watchdog puts its node in maintenance."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class NodeStatusOut(Wire):
+    status: str
+    reason: str | None = None

@@ -56,3 +56,17 @@ def test_experiment_bench_runs():
     assert float(figures["layer_prepare_mb_per_s"]) > 0
     if "sandbox_start_ms" in figures:  # where bubblewrap is installed
         assert float(figures["sandbox_start_ms"]) > 0 and float(figures["bare_start_ms"]) > 0
+
+
+def test_bus_bench_runs():
+    figures = _run("bus.py", "--messages", "2000", "--rounds", "1")
+    assert float(figures["bus_msgs_per_s"]) > 0 and float(figures["bare_msgs_per_s"]) > 0
+    assert float(figures["bus_ratio"]) > 0
+    assert figures["lost"] == "0"
+
+
+def test_agent_footprint_bench_runs():
+    figures = _run("agent_footprint.py", "--seconds", "3", "--warmup", "3")
+    assert float(figures["agent_rss_mb"]) > 0
+    assert float(figures["agent_cpu_pct"]) >= 0
+    assert int(figures["background_results"]) > 0

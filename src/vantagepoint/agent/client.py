@@ -24,9 +24,12 @@ from vantagepoint.wire import (
     FetchFailure,
     FileFetchOut,
     Heartbeat,
+    MaintenanceReport,
     NodeRegistration,
     NodeReport,
+    NodeStatusOut,
     RecordBatch,
+    StreamBatch,
 )
 
 # Everything a call to the core may raise: network, HTTP answer, unreadable body.
@@ -91,6 +94,20 @@ class CoreClient:
     def send_alarms(self, batch: AlarmBatch, timeout: float | None = None) -> None:
         """POST /agent/alarms (idempotent by node, spool_id and seq)."""
         self._call("POST", "/agent/alarms", batch, timeout)
+
+
+    def upload_stream(self, batch: StreamBatch, timeout: float | None = None) -> BatchAck:
+        """POST /agent/stream: bus messages and background results (idempotent)."""
+        return BatchAck.model_validate(self._call("POST", "/agent/stream", batch, timeout))
+
+    def enter_maintenance(self, reason: str) -> NodeStatusOut:
+        """POST /agent/maintenance: the watchdog gives up on this node."""
+        return NodeStatusOut.model_validate(
+            self._call("POST", "/agent/maintenance", MaintenanceReport(reason=reason)))
+
+    def status(self) -> NodeStatusOut:
+        """GET /agent/status: this node's status at the core (an admin may clear maintenance)."""
+        return NodeStatusOut.model_validate(self._call("GET", "/agent/status"))
 
     def fetches(self) -> list[FileFetchOut]:
         """GET /agent/fetches: files the core asked this node for."""

@@ -26,10 +26,12 @@ from vantagepoint.agent.alarms import AlarmSender, AlarmSpool
 from vantagepoint.agent.client import FAILURES, CoreClient, describe, is_permanent
 from vantagepoint.agent.experiments import Experiments
 from vantagepoint.agent.runner import ExecutionRunner
+from vantagepoint.agent.services import NodeServices
 from vantagepoint.agent.spool import Spool
 from vantagepoint.agent.store import Fetcher, prune
 from vantagepoint.agent.traffic import read_counters, traffic_since
 from vantagepoint.agent.uploader import Backoff, Heartbeat, Uploader
+from vantagepoint.agent.watchdog import Check
 from vantagepoint.config import AgentSettings
 from vantagepoint.tools.registry import ToolRegistry, load_tools
 from vantagepoint.wire import (
@@ -89,12 +91,20 @@ class Agent:
         self._concluded: dict[int, float] = {}  # execution id -> when it was dropped here
         self._stop = threading.Event()
         self._poll_failing = False
+        self._running_ids: list[int] = []  # a copy other threads may read
+        self._maintenance_applied = False
+        self._uploading = False  # the uploader thread runs (after registration)
+        self.services = NodeServices(settings, self.client, self.spool.path,
+                                     running=lambda: list(self._running_ids),
+                                     checks=[Check("uploader", self._uploader_problem,
+                                                   self._restart_uploader)])
 
     # ---- life -------------------------------------------------------------
 
     def run(self) -> None:
         """Register (retrying until the core answers), then loop until ``stop()``."""
         try:
+            self.services.start()  # the bus and background ping run even while offline
             if not self.register():
                 return
             prune(self.work_root, self.settings.keep_files_days)
@@ -103,6 +113,7 @@ class Agent:
             self.uploader.start()
             self.alarm_sender.start()
             self.experiments.start()
+            self._uploading = True
             while not self._stop.is_set():
                 began = time.monotonic()
                 self.step()
@@ -157,6 +168,7 @@ class Agent:
         self._stop_workers()
         self.alarm_sender.send_pending(timeout=1.0)
         self.experiments.stop()
+        self.services.stop(deadline=deadline)
         self.uploader.upload_pending(deadline=deadline, timeout=1.0)
         for local in list(self.locals.values()):
             if time.monotonic() < deadline:
@@ -198,10 +210,12 @@ class Agent:
                 log.info("the core answers again")
             self._poll_failing = False
         try:
+            self._follow_maintenance()
             if assignments is not None:
                 self._follow(assignments)
             for local in list(self.locals.values()):
                 self._advance(local)
+            self._running_ids = sorted(self.locals)
         except Exception:  # one bad pass must not end the agent
             log.exception("the agent's loop failed; continuing")
 
@@ -234,6 +248,9 @@ class Agent:
     def _deploy(self, a: Assignment) -> None:
         local = _Local(a.execution_id, "init")
         self.locals[a.execution_id] = local
+        if self.services.maintenance is not None:
+            self._refuse_in_maintenance(local)
+            return
         self.log(a.execution_id, f"deploying {len(a.actions)} actions")
         try:
             self.experiments.deploying(a)  # layers prepared ahead, or why they cannot be
@@ -359,3 +376,36 @@ class Agent:
         for execution_id, when in list(self._concluded.items()):
             if now - when > 24 * 3600:
                 del self._concluded[execution_id]
+
+
+    # ---- node health --------------------------------------------------------
+
+    def _follow_maintenance(self) -> None:
+        """Once the watchdog put the node in maintenance, stop every execution here."""
+        reason = self.services.maintenance
+        if reason is None:
+            self._maintenance_applied = False
+            return
+        if self._maintenance_applied:
+            return
+        self._maintenance_applied = True
+        for local in self.locals.values():
+            if local.phase in _ACTIVE and local.runner is not None:
+                self._abort(local, local.runner, f"the node entered maintenance: {reason}")
+
+    def _refuse_in_maintenance(self, local: _Local) -> None:
+        reason = f"the node is in maintenance: {self.services.maintenance}"
+        self.log(local.execution_id, reason, "error")
+        local.phase = "aborting"
+        self._queue(local, "failed", reason)
+
+    def _uploader_problem(self) -> str | None:
+        if not self._uploading or self.uploader.alive:
+            return None
+        return "the result uploader stopped"
+
+    def _restart_uploader(self) -> None:
+        s = self.settings
+        self.uploader.stop(timeout=1.0)
+        self.uploader = Uploader(self.spool, self.client, s.upload_batch, s.upload_seconds)
+        self.uploader.start()

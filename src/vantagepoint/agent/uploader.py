@@ -63,6 +63,11 @@ class _Periodic:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+    @property
+    def alive(self) -> bool:
+        """True while the thread runs (the watchdog's check)."""
+        return self._thread.is_alive()
+
     def kick(self) -> None:
         """Run the next tick now."""
         self._wake.set()
@@ -118,9 +123,8 @@ class Uploader(_Periodic):
 
     def _send(self, records: list[Record], timeout: float | None) -> bool:
         """Upload one batch and mark it; False when it must be tried again later."""
-        batch = RecordBatch(spool_id=self.spool.spool_id, records=records)
         try:
-            self.client.upload(batch, timeout=timeout)
+            self._post(records, timeout)
         except FAILURES as exc:
             if is_permanent(exc):
                 return self._refused(records, exc, timeout)
@@ -132,11 +136,16 @@ class Uploader(_Periodic):
         self._failing = False
         return True
 
+    def _post(self, records: list[Record], timeout: float | None) -> None:
+        self.client.upload(RecordBatch(spool_id=self.spool.spool_id, records=records),
+                           timeout=timeout)
+
     def _refused(self, records: list[Record], exc: BaseException, timeout: float | None) -> bool:
         if len(records) > 1:  # find the records at fault; the others go through
             return all(self._send([r], timeout) for r in records)
         log.error("the core refused record %s (execution %s) for good; it stays in the spool, "
-                  "set aside: %s", records[0].seq, records[0].execution_id, describe(exc))
+                  "set aside: %s", records[0].seq, getattr(records[0], "execution_id", None),
+                  describe(exc))
         self.spool.mark_refused([records[0].seq])
         return True
 

@@ -12,6 +12,8 @@ from vantagepoint.cli.commands import (
     files,
     layer,
     logs,
+    metadata,
+    node,
     node_status,
     node_token,
     nodes,
@@ -36,6 +38,7 @@ COMMANDS = (up, demo, core, agent, submit, validate, run, schedule, schedules, u
             tokens, node_token, testbed)
 COMMANDS += (alarms, watch)
 COMMANDS += (layer, files)  # sandboxed experiments
+COMMANDS += (metadata, node)
 
 app = typer.Typer(
     name="vantage",

@@ -241,12 +241,17 @@ class Client:
                      action: str | None = None, name: str | None = None,
                      since: datetime | float | None = None,
                      until: datetime | float | None = None,
-                     page_size: int | None = None) -> Iterator[dict[str, Any]]:
+                     page_size: int | None = None,
+                     background: bool = False) -> Iterator[dict[str, Any]]:
         """Yield every matching result, following the cursor through all pages."""
         params = {"execution": execution, "node": node, "action": action, "name": name,
-                  "since": _epoch(since), "until": _epoch(until), "limit": page_size}
+                  "since": _epoch(since), "until": _epoch(until), "limit": page_size,
+                  "background": background or None}
+        yield from self._pages("/results", params)
+
+    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         while True:
-            page = self.request("GET", "/results", params=params)
+            page = self.request("GET", path, params=params)
             yield from page["items"]
             if page.get("next_cursor") is None:
                 return
@@ -258,6 +263,33 @@ class Client:
                 until: datetime | float | None = None) -> list[dict[str, Any]]:
         """Every matching result (``since``/``until``: half-open, epoch seconds or datetime)."""
         return list(self.iter_results(execution, node, action, name, since, until))
+
+    def background_results(self, node: str | None = None, name: str | None = None,
+                           since: datetime | float | None = None,
+                           until: datetime | float | None = None) -> list[dict[str, Any]]:
+        """Every matching background result (the nodes' continuous ping; no execution)."""
+        return list(self.iter_results(None, node, None, name, since, until, background=True))
+
+    # ---- node platform: metadata and node health ---------------------------
+
+    def iter_metadata(self, node: str | None = None, topic: str | None = None,
+                      since: datetime | float | None = None,
+                      until: datetime | float | None = None,
+                      page_size: int | None = None) -> Iterator[dict[str, Any]]:
+        """Yield every matching bus message a node recorded (``topic``: a prefix)."""
+        params = {"node": node, "topic": topic, "since": _epoch(since),
+                  "until": _epoch(until), "limit": page_size}
+        yield from self._pages("/metadata", params)
+
+    def metadata(self, node: str | None = None, topic: str | None = None,
+                 since: datetime | float | None = None,
+                 until: datetime | float | None = None) -> list[dict[str, Any]]:
+        """Every matching message: ``{id, node, topic, ts, message}``, in arrival order."""
+        return list(self.iter_metadata(node, topic, since, until))
+
+    def resume_node(self, node: str, reason: str | None = None) -> NodeOut:
+        """Clear a node's maintenance: it takes work again (admin)."""
+        return self.set_node_status(node, "active", reason=reason)
 
     def fetch_file(self, execution: int, node: str, action: str, path: str,
                    timeout: float = 120.0, poll: float = 0.5) -> bytes:

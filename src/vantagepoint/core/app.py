@@ -21,6 +21,8 @@ from vantagepoint.core.api import (
     executions,
     files,
     layers,
+    metadata,
+    node_health,
     nodes,
     results,
     schedules,
@@ -84,7 +86,8 @@ def api_router() -> APIRouter:
         """Answers without a token while the core runs."""
         return {"status": "ok", "version": vantagepoint.__version__}
 
-    for module in (users, nodes, executions, schedules, results, files, layers, agent):
+    for module in (users, nodes, executions, schedules, results, files, layers, agent,
+                   metadata, node_health):
         router.include_router(module.router)
     for spec_router in specs.routers:
         router.include_router(spec_router)

@@ -14,6 +14,7 @@ from vantagepoint.core.run.coordinator import advance_all
 from vantagepoint.core.scheduler.materialize import materialize_due
 from vantagepoint.core.scheduler.model import Policy
 from vantagepoint.core.scheduler.service import start_waiting
+from vantagepoint.core.scheduler.system import SystemSchedules
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class Coordinator:
                  processors: list[Processor]):
         self.sessions, self.settings, self.policies = sessions, settings, policies
         self.processors = processors
+        self.system = SystemSchedules(sessions, settings, policies)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="coordinator", daemon=True)
 
@@ -51,3 +53,7 @@ class Coordinator:
     def _loop(self) -> None:
         while not self._stop.wait(self.settings.tick_seconds):
             tick(self.sessions, self.settings, self.policies, self.processors)
+            try:
+                self.system.maybe_run()  # keeps heavy background measurements booked
+            except Exception:
+                log.exception("booking system schedules failed")

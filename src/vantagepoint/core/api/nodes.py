@@ -15,14 +15,16 @@ router = APIRouter(tags=["fleet"])
 
 
 def node_out(node: Node, offline_after: float) -> NodeOut:
+    online = is_online(node, offline_after)
     return NodeOut(
         name=node.name,
         interfaces=[Interface.model_validate(i) for i in node.interfaces],
         attributes=node.attributes,
         tools=[f"{t['name']}@{t['version']}" for t in node.tools],
         tool_errors=node.tool_errors,
-        online=is_online(node, offline_after),
+        online=online,
         status=node.status,
+        state="offline" if node.status == "active" and not online else node.status,
         clock_skew_ms=node.clock_skew_ms,
         last_seen=node.last_seen,
         registered_at=node.registered_at,

@@ -29,10 +29,14 @@ def query_results(
     until: float | None = Query(None, description="Epoch seconds, exclusive."),
     cursor: int = Query(0, ge=0, description="next_cursor of the previous page."),
     limit: int = Query(1000, ge=1, le=10000),
+    background: bool = Query(False, description="Only the nodes' background results "
+                                                "(continuous ping), which have no execution."),
 ) -> ResultPage:
     """Results in arrival order; follow ``next_cursor`` until it is null."""
     query = select(Result).where(Result.id > cursor).order_by(Result.id).limit(limit + 1)
-    query = visible_to(query, user)
+    query = query.where(Result.background.is_(background))
+    if not background:  # background results belong to the fleet, not to one user
+        query = visible_to(query, user)
     for column, value in ((Result.execution_id, execution), (Result.node_name, node),
                           (Result.action, action), (Result.name, name)):
         if value is not None:
@@ -46,6 +50,7 @@ def query_results(
     rows = rows[:limit]
     return ResultPage(
         items=[ResultOut(id=r.id, execution=r.execution_id, node=r.node_name, action=r.action,
-                         name=r.name, ts=r.ts, value=r.value) for r in rows],
+                         name=r.name, ts=r.ts, value=r.value, background=r.background)
+               for r in rows],
         next_cursor=rows[-1].id if more else None,
     )

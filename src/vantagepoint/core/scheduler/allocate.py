@@ -57,7 +57,7 @@ def lock_scheduler(db: Session) -> None:
 
 
 def plan(db: Session, user: User, req: ScheduleCreate, settings: CoreSettings,
-         policies: list[Policy], now: datetime) -> Plan:
+         policies: list[Policy], now: datetime, system: bool = False) -> Plan:
     """Find where the request fits, or raise Unschedulable naming every refusal."""
     lock_scheduler(db)
     check_limits(req, settings, now)
@@ -73,6 +73,7 @@ def plan(db: Session, user: User, req: ScheduleCreate, settings: CoreSettings,
         cache.sync(db)
         calendar = Memo(DbCalendar(db, cache))  # one request sees one calendar
         search = _Search(db, user, spec, choice, req, settings, policies, calendar)
+        search.system = system  # system bookings: never shared, user schedules go around them
         found = search.first_fit(first, horizon, exact=req.mode != "earliest")
     found.cache = cache
     found.node_seconds, found.data_bytes = cost(found.spec, found.proposal)
@@ -89,6 +90,8 @@ def scenario_spec(db: Session, user: User, name: str) -> ScenarioSpec:
 
 class _Search:
     """First fit over start times, for fixed nodes or nodes chosen by filter."""
+
+    system = False
 
     def __init__(self, db, user, spec, choice: Selection, req, settings, policies, calendar):
         self.db, self.user, self.spec, self.choice = db, user, spec, choice
@@ -128,7 +131,7 @@ class _Search:
         its first occurrence, and the policies judge the final fit in full anyway.
         """
         pad = timedelta(seconds=self.settings.padding_seconds)
-        shared = self.spec.shared
+        shared = self.spec.shared and not self.system  # system bookings are never shared
         for span in spans:
             for node in self._fixed_nodes:
                 ends = [o.span.end for o in self.calendar.bookings(node, span, pad)
@@ -143,7 +146,7 @@ class _Search:
         return self._try_filtered(spans)
 
     def _try_binding(self, binding: Binding, spans: list[Span]):
-        proposal = build(self.user.name, bound(self.spec, binding), spans)
+        proposal = build(self.user.name, bound(self.spec, binding), spans, self.system)
         refusals = check_all(self.policies, proposal, self.calendar)
         if not refusals:
             return Plan(self.spec, binding, spans, proposal)

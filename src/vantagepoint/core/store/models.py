@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -150,7 +151,8 @@ class Result(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    execution_id: Mapped[int] = mapped_column(ForeignKey("executions.id"))
+    # None for a background result (the node's continuous measurements; ``background``).
+    execution_id: Mapped[int | None] = mapped_column(ForeignKey("executions.id"))
     node_name: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(64))
@@ -159,6 +161,7 @@ class Result(Base):
     value_num: Mapped[float | None] = mapped_column(Float)
     spool_id: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int] = mapped_column(BigInteger)
+    background: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class LogEntry(Base):
@@ -341,3 +344,28 @@ class ReactionRun(Base):
     schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id"))
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# ---- node platform: the metadata stream ------------------------------------
+
+# Byte order for topics on PostgreSQL too, so a prefix is a range the index serves.
+TopicString = String(200).with_variant(String(200, collation="C"), "postgresql")
+
+
+class MetadataEntry(Base):
+    """One bus message of one node; (node, spool_id, seq) makes ingest idempotent."""
+
+    __tablename__ = "metadata"
+    __table_args__ = (
+        UniqueConstraint("node_name", "spool_id", "seq", name="uq_metadata_origin"),
+        Index("ix_metadata_query", "node_name", "topic", "ts"),
+        Index("ix_metadata_node_ts", "node_name", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    node_name: Mapped[str] = mapped_column(String(128))
+    topic: Mapped[str] = mapped_column(TopicString)
+    ts: Mapped[float] = mapped_column(Float)
+    message: Mapped[dict[str, Any]] = mapped_column(JSON)
+    spool_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)

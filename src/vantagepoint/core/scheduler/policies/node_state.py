@@ -1,5 +1,5 @@
 """Policy ``node-state``: only known, working nodes; testing nodes for development, deployed for
-approved requests."""
+approved requests; storage nodes for none."""
 
 from __future__ import annotations
 
@@ -44,6 +44,9 @@ def reason(info: NodeInfo | None, name: str, status: str) -> str | None:
         return (f"node {name} is {IDLE[info.status]} and takes no work; choose another node or ask"
                 " an administrator to make it active")
     kind = info.attributes.get("type", "")
+    if kind == "storage":
+        return (f"node {name} is a storage node and runs no measurements; choose a testing or"
+                " deployed node")
     wanted = ONLY.get(kind)
     if wanted is None or status == wanted:
         return None
