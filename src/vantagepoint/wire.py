@@ -71,6 +71,10 @@ class NodeReport(Wire):
     traffic_bytes: int | None = Field(
         None, ge=0, description="Bytes sent and received on the measurement interfaces "
                                 "during the run (for the data quota).")
+    failed_actions: dict[str, Annotated[str, Field(max_length=4000)]] = Field(
+        default_factory=dict, max_length=1000,
+        description="Actions that failed while the others went on (tolerant execution "
+                    "models only): action name -> reason.")
 
 
 class ResultRecord(Wire):
@@ -122,6 +126,8 @@ class Assignment(Wire):
     run_at: datetime | None = None
     duration: float
     actions: list[dict[str, Any]]
+    tolerant: bool = Field(False, description="The execution model goes on when an action "
+                                              "fails: keep the others running.")
 
 
 # ---- users ----------------------------------------------------------------

@@ -26,6 +26,13 @@ def _inline_or_ref(value: Any) -> str:
     return "~ref" if isinstance(value, (ActionRef, TaskRef)) else "~inline"
 
 
+class PluginUse(_Spec):
+    """A plugin chosen by name with its configuration (checked against the plugin's schema)."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
 class ActionRef(_Spec):
     """A reference to an action stored on its own."""
 
@@ -49,6 +56,9 @@ class ActionSpec(_Spec):
     )
     description: str = ""
     tags: list[str] = Field(default_factory=list)
+    processors: list[PluginUse] = Field(
+        default_factory=list,
+        description="Result processors applied, in order, to this action's results on ingest.")
 
     @field_validator("conditions")
     @classmethod
@@ -99,6 +109,9 @@ class ScenarioSpec(_Spec):
                                    "nodes approved ones.")
     traffic_bytes: int = Field(
         0, ge=0, description="Upper bound of traffic per measurement interface per run.")
+    execution_model: PluginUse | None = Field(
+        None, description="What a failing action does to the execution; all-or-nothing "
+                          "when unset.")
     tasks: list[
         Annotated[
             Annotated[TaskSpec, Tag("~inline")] | Annotated[TaskRef, Tag("~ref")],

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from vantagepoint.core.api.deps import CurrentUser, SessionDep
 from vantagepoint.core.catalog import StoreCatalog, find_spec
+from vantagepoint.core.plugins import check_action_uses, check_scenario_uses, check_task_uses
 from vantagepoint.core.store.models import Spec
 from vantagepoint.core.store.types import utcnow
 from vantagepoint.errors import Invalid, NotFound, Problem
@@ -17,6 +18,8 @@ from vantagepoint.wire import StoredSpec
 
 KINDS = {"scenarios": "scenario", "tasks": "task", "actions": "action"}
 VALIDATORS = {"scenario": resolve_scenario, "task": validate_task, "action": validate_action}
+PLUGIN_CHECKS = {"scenario": check_scenario_uses, "task": check_task_uses,
+                 "action": lambda spec: check_action_uses(spec, "")}
 
 
 
@@ -28,6 +31,9 @@ def stored_out(row: Spec) -> StoredSpec:
 def validated(kind: str, doc: Any, db, user) -> dict[str, Any]:
     """The spec in canonical form, or Invalid with every problem found."""
     spec = VALIDATORS[kind](doc, StoreCatalog(db, user.id))
+    problems = PLUGIN_CHECKS[kind](spec)
+    if problems:
+        raise Invalid(f"the {kind} names plugins wrongly", problems)
     return spec.model_dump(mode="json", exclude_defaults=True)
 
 
