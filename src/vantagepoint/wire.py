@@ -234,6 +234,9 @@ class ExecutionOut(Wire):
     created_at: datetime
     nodes: list[ExecutionNodeOut]
     snapshot: dict[str, Any] | None = None
+    study: str | None = None
+    study_run: int | None = None
+    study_params: dict[str, Any] | None = None
 
 
 class LogOut(Wire):
@@ -253,6 +256,9 @@ class ResultOut(Wire):
     name: str
     ts: float
     value: Any
+    study: str | None = None
+    study_run: int | None = None
+    study_params: dict[str, Any] | None = None
 
 
 class ResultPage(Wire):
@@ -378,3 +384,43 @@ class FileFetchOut(Wire):
 
 class FetchFailure(Wire):
     reason: str = Field(max_length=2000)
+
+
+# ---- studies ----------------------------------------------------------------
+
+class StudyRunCreate(Wire):
+    """Repeat a whole study as a new run."""
+
+    start: datetime | None = Field(None, description="UTC; first fit from now when unset.")
+    note: str = Field("", max_length=256, description="e.g. 'after the firmware update'")
+
+
+class StudyItemOut(Wire):
+    """One combination within one run."""
+
+    position: int
+    params: dict[str, Any]
+    scenario: str
+    schedule: int
+    start: datetime | None = None
+    end: datetime | None = None
+    execution: int | None = None
+    state: str = Field(description="The execution's state, else the booking's.")
+
+
+class StudyRunOut(Wire):
+    number: int
+    note: str
+    created_at: datetime
+    states: dict[str, int] = Field(description="How many combinations are in each state.")
+    items: list[StudyItemOut]
+
+
+class StudyOut(Wire):
+    name: str
+    owner: str
+    description: str
+    parameters: dict[str, list[Any]]
+    combinations: int
+    created_at: datetime
+    runs: list[StudyRunOut]

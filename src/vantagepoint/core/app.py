@@ -21,6 +21,7 @@ from vantagepoint.core.api import (
     results,
     schedules,
     specs,
+    studies,
     users,
 )
 from vantagepoint.core.bootstrap import ensure_admin
@@ -77,6 +78,7 @@ def api_router() -> APIRouter:
         router.include_router(module.router)
     for spec_router in specs.routers:
         router.include_router(spec_router)
+    router.include_router(studies.router)
     return router
 
 

@@ -31,6 +31,8 @@ def execution_out(ex: Execution, snapshot: bool = False) -> ExecutionOut:
         nodes=[ExecutionNodeOut(node=p.node_name, state=p.state, reason=p.reason)
                for p in ex.nodes],
         snapshot=ex.snapshot if snapshot else None,
+        study=ex.study.name if ex.study is not None else None, study_run=ex.study_run,
+        study_params=ex.study_params,
     )
 
 

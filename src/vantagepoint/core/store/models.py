@@ -120,6 +120,7 @@ class Execution(Base):
     study_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     owner: Mapped[User] = relationship()
+    study: Mapped[Study | None] = relationship()
     nodes: Mapped[list[ExecutionNode]] = relationship(
         back_populates="execution", order_by="ExecutionNode.node_name"
     )
