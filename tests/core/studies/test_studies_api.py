@@ -117,7 +117,8 @@ def test_rerun_books_a_second_run_after_the_first(app_client):
     assert _time(second["items"][0]["start"]) >= _time(first["items"][-1]["end"])
     runs = app_client.get("/api/v1/studies/dev-eval").json()["runs"]
     assert [run["number"] for run in runs] == [1, 2]
-    assert runs[0]["states"] == {"reserved": 72} and runs[1]["states"] == {"reserved": 72}
+    # The first combinations may be deploying already; every one is accounted for.
+    assert sum(runs[0]["states"].values()) == 72 and runs[1]["states"] == {"reserved": 72}
     assert app_client.post("/api/v1/studies/nope/runs", json={}).status_code == 404
     assert app_client.post("/api/v1/studies", json=device_study()).status_code == 409
 
