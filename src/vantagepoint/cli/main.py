@@ -17,6 +17,7 @@ from vantagepoint.cli.commands import (
     run,
     schedule,
     schedules,
+    study,
     submit,
     testbed,
     tokens,
@@ -30,6 +31,7 @@ from vantagepoint.cli.commands import (
 COMMANDS = (up, demo, core, agent, submit, validate, run, schedule, schedules, unschedule,
             calendar, executions, results, logs, nodes, node_status, tools, quota, users,
             tokens, node_token, testbed)
+COMMANDS += (study,)
 
 app = typer.Typer(
     name="vantage",
