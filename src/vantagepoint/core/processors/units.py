@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 UNITS: dict[str, tuple[str, float]] = {
     # time, base: seconds
     "ns": ("time", 1e-9), "us": ("time", 1e-6), "ms": ("time", 1e-3), "s": ("time", 1.0),
@@ -20,8 +22,10 @@ UNITS: dict[str, tuple[str, float]] = {
 
 
 def factor(source: str, target: str) -> float:
-    """Multiply a value in ``source`` by this to get it in ``target`` (same dimension)."""
-    return UNITS[source][1] / UNITS[target][1]
+    """Multiply a value in ``source`` by this to get it in ``target`` (same dimension).
+
+    Worked out in exact fractions, so ms -> us is exactly 1000 (not 1000.0000000000001)."""
+    return float(Fraction(str(UNITS[source][1])) / Fraction(str(UNITS[target][1])))
 
 
 def mismatch(source: str, target: str) -> str | None:
