@@ -33,3 +33,11 @@ def test_scheduler_bench_runs():
               for size in ("10k", "100k", "1m")]
     assert set(names) <= set(figures), figures
     assert all(float(figures[name]) > 0 for name in names), figures
+
+
+def test_studies_bench_runs():
+    figures = _run("studies.py", "--axes", "2,2", "--addresses", "200")
+    assert figures["combinations"] == "4"
+    names = ["study_create_ms", "study_rerun_ms", "anonymise_ipv4_per_s",
+             "anonymise_ipv6_per_s", "convert_per_s"]
+    assert all(float(figures[name]) > 0 for name in names), figures
