@@ -217,6 +217,8 @@ class ExecutionNodeOut(Wire):
     node: str
     state: NodeState
     reason: str | None
+    failed_actions: dict[str, str] = Field(
+        default_factory=dict, description="Actions that failed while the execution went on.")
 
 
 class ExecutionOut(Wire):

@@ -49,6 +49,8 @@ def test_quorum_goes_on_and_logs_the_failure(fleet):
     ex = fleet.start("lenient", duration=4).wait(timeout=90)
     assert ex.state == "finished", ex.reason
     assert {p["state"] for p in ex.data["nodes"]} == {"done"}
+    failed = {p["node"]: p["failed_actions"] for p in ex.data["nodes"]}
+    assert list(failed["n1"]) == ["broken"] and failed["n2"] == {}
     rtts = [r for r in fleet.results(execution=ex.id) if r["name"] == "rtt_ms"]
     assert {r["node"] for r in rtts} == {"n1", "n2"} and len(rtts) >= 10
     log = [(line["level"], line["message"]) for line in fleet.logs(ex.id)]
