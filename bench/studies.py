@@ -76,7 +76,7 @@ def _study(url: str, tmp: Path, axes: list[int]) -> tuple[float, float]:
 
 def _document(axes: list[int]) -> dict:
     parameters = {f"p{i}": list(range(n)) for i, n in enumerate(axes)}
-    tags = [f"${{p{i}}}" for i in range(len(axes))]
+    tags = [f"p{i}-${{p{i}}}" for i in range(len(axes))]
     action = {"name": "a", "node": "n1", "tool": "probe", "results": ["rtt_ms"],
               "config": {"target": "192.0.2.1", "count": 1}, "tags": tags}
     return {"name": "bench", "parameters": parameters,

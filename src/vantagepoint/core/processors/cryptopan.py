@@ -3,14 +3,13 @@
 Bit ``i`` of the output is bit ``i`` of the input XOR a keyed pseudo-random bit
 of the input's first ``i`` bits, so two addresses sharing a k-bit prefix map to
 two addresses sharing exactly a k-bit prefix, and one key always gives the same
-mapping. The pseudo-random function is HMAC-SHA256 (Crypto-PAn uses AES); the
-construction and its guarantees are the same.
+mapping. The pseudo-random function is keyed BLAKE2b (Crypto-PAn uses AES), keyed
+once and copied per bit; the construction and its guarantees are the same.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import ipaddress
 
 _CACHE_LIMIT = 100_000
@@ -22,7 +21,9 @@ class PrefixPreserving:
     def __init__(self, key: bytes):
         if len(key) < 16:
             raise ValueError("the anonymisation key needs at least 16 bytes")
-        self._key = key
+        # BLAKE2b takes keys up to 64 bytes; a longer secret is hashed down first.
+        self._keyed = hashlib.blake2b(key=key if len(key) <= 64 else hashlib.sha512(key)
+                                      .digest(), digest_size=16)
         self._cache: dict[str, str] = {}
 
     def address(self, text: str) -> str:
@@ -46,4 +47,6 @@ class PrefixPreserving:
 
     def _bit(self, version: int, length: int, prefix: int, bits: int) -> int:
         message = bytes([version, length]) + prefix.to_bytes(bits // 8, "big")
-        return hmac.new(self._key, message, hashlib.sha256).digest()[0] & 1
+        prf = self._keyed.copy()
+        prf.update(message)
+        return prf.digest()[0] & 1
