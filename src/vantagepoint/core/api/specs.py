@@ -28,9 +28,11 @@ def stored_out(row: Spec) -> StoredSpec:
                       spec=row.spec, created_at=row.created_at, updated_at=row.updated_at)
 
 
-def validated(kind: str, doc: Any, db, user) -> dict[str, Any]:
-    """The spec in canonical form, or Invalid with every problem found."""
-    spec = VALIDATORS[kind](doc, StoreCatalog(db, user.id))
+def validated(kind: str, doc: Any, db, user, catalog: StoreCatalog | None = None
+              ) -> dict[str, Any]:
+    """The spec in canonical form, or Invalid with every problem found (``catalog``: one
+    to reuse across many specs, so the fleet is read once)."""
+    spec = VALIDATORS[kind](doc, catalog or StoreCatalog(db, user.id))
     problems = PLUGIN_CHECKS[kind](spec)
     if problems:
         raise Invalid(f"the {kind} names plugins wrongly", problems)
@@ -80,6 +82,11 @@ def store_spec(db, user, kind: str, name: str, doc: Any) -> Spec:
         raise Invalid("the spec's name must match the path",
                       [Problem("/name", f"expected {name!r}, got {doc.get('name')!r}")])
     validated(kind, doc, db, user)
+    return save_spec(db, user, kind, name, doc)
+
+
+def save_spec(db, user, kind: str, name: str, doc: dict[str, Any]) -> Spec:
+    """Store a spec already validated: new, or a new version when it changed."""
     row = find_spec(db, kind, user.id, name)
     if row is None:
         row = Spec(kind=kind, owner=user, name=name, spec=doc, version=1)

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vantagepoint.config import CoreSettings
-from vantagepoint.core.api.specs import store_spec, validated
+from vantagepoint.core.api.specs import save_spec, validated
+from vantagepoint.core.catalog import StoreCatalog
 from vantagepoint.core.scheduler.allocate import book, lock_scheduler, plan
 from vantagepoint.core.scheduler.model import Policy
 from vantagepoint.core.store.models import Study, StudyItem, StudyRun, User
@@ -43,7 +44,7 @@ def create(db: Session, user: User, raw: object, settings: CoreSettings,
     combos = combinations(doc)
     _validate_all(db, user, combos)
     for combo in combos:
-        store_spec(db, user, "scenario", combo.scenario["name"], combo.scenario)
+        save_spec(db, user, "scenario", combo.scenario["name"], combo.scenario)
     study = Study(owner=user, name=doc.name, document=doc.model_dump(mode="json"))
     db.add(study)
     db.flush()
@@ -54,9 +55,10 @@ def create(db: Session, user: User, raw: object, settings: CoreSettings,
 def _validate_all(db: Session, user: User, combos: list[Combination]) -> None:
     """Every combination's problems, each under ``/combinations/<i>`` and named."""
     problems, bad = [], []
+    catalog = StoreCatalog(db, user.id)
     for combo in combos:
         try:
-            validated("scenario", combo.scenario, db, user)
+            validated("scenario", combo.scenario, db, user, catalog)
         except Invalid as exc:
             bad.append(f"{combo.position} ({combo.label})")
             problems += [Problem(join("", "combinations", combo.position) + p.pointer,
