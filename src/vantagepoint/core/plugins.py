@@ -8,6 +8,7 @@ is an error naming it, never silently skipped. ``check_uses`` validates the
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
@@ -20,6 +21,7 @@ from vantagepoint.spec.validate import schema_problems
 MODELS = "vantagepoint.execution_models"
 PROCESSORS = "vantagepoint.processors"
 DEFAULT_MODEL = "all-or-nothing"
+log = logging.getLogger(__name__)
 
 
 def load_group(group: str) -> dict[str, Any]:
@@ -85,6 +87,14 @@ def check_scenario_uses(spec: ScenarioSpec) -> list[Problem]:
 
 
 def model_of(snapshot: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """The execution model (and its config) an execution's frozen spec chose."""
+    """The execution model (and its config) an execution's frozen spec chose.
+
+    One uninstalled since the spec was validated gives way to the strictest, the default,
+    rather than leaving the execution unjudged."""
     use = snapshot.get("execution_model") or {"name": DEFAULT_MODEL}
-    return execution_models()[use["name"]], dict(use.get("config") or {})
+    model = execution_models().get(use["name"])
+    if model is None:
+        log.warning("execution model %r is not installed; judging by %s", use["name"],
+                    DEFAULT_MODEL)
+        return execution_models()[DEFAULT_MODEL], {}
+    return model, dict(use.get("config") or {})
