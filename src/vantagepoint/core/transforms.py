@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from vantagepoint.core.plugins import processors
 from vantagepoint.core.store.models import Execution
+from vantagepoint.errors import VantageError
 
 Chain = list[tuple[Any, dict[str, Any]]]  # (processor, its config) in order
 
@@ -30,12 +31,25 @@ def chains(db: Session, execution_ids: set[int]) -> dict[tuple[int, str], Chain]
     for execution_id, snapshot in rows:
         for task in (snapshot or {}).get("tasks", []):
             for action in task["actions"]:
-                chain = [(registered[u["name"]], u.get("config") or {})
-                         for u in action.get("processors") or []
-                         if hasattr(registered.get(u["name"]), "transform")]
+                chain = _chain(registered, execution_id, action)
                 if chain:
                     found[(execution_id, action["name"])] = chain
     return found
+
+
+def _chain(registered: dict[str, Any], execution_id: int, action: dict[str, Any]) -> Chain:
+    chain = []
+    for use in action.get("processors") or []:
+        processor = registered.get(use["name"])
+        if processor is None:
+            # Storing unprocessed (e.g. not anonymised) results would be worse than waiting:
+            # the agent keeps them spooled and retries.
+            raise VantageError(f"result processor {use['name']!r} of action "
+                               f"{action['name']!r} in execution {execution_id} is not "
+                               f"installed on this core; its results wait on the node")
+        if hasattr(processor, "transform"):
+            chain.append((processor, use.get("config") or {}))
+    return chain
 
 
 def apply(chain: Chain, name: str, value: Any) -> tuple[str, Any]:
