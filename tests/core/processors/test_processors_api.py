@@ -83,3 +83,25 @@ def test_processor_configs_are_validated_against_their_schemas(app_client):
     r = app_client.put("/api/v1/actions/a", json=action)
     assert r.status_code == 422
     assert r.json()["problems"][0]["pointer"] == "/processors/0/name"
+
+
+def test_results_wait_on_the_node_when_their_processor_is_not_installed(app_client):
+    from sqlalchemy.orm.attributes import flag_modified
+
+    from vantagepoint.core.store.models import Execution
+
+    token = enrol(app_client, "n1")
+    assert app_client.put("/api/v1/scenarios/p", json=scenario("p", processors=[ANON])) \
+        .status_code == 200
+    ex = app_client.post("/api/v1/executions", json={"scenario": "p", "duration": 5}).json()
+    with app_client.app.state.sessions.begin() as db:  # the plugin went away since
+        row = db.get(Execution, ex["id"])
+        row.snapshot["tasks"][0]["actions"][0]["processors"][0]["name"] = "gone"
+        flag_modified(row, "snapshot")
+    batch = {"spool_id": "spool-proc-02", "records": [
+        {"kind": "result", "seq": 1, "execution_id": ex["id"], "action": "a",
+         "name": "hop", "ts": 1.0, "value": {"from": "192.0.2.1"}}]}
+    r = app_client.post("/api/v1/agent/records", json=batch, headers=_as(token))
+    assert r.status_code == 500 and "'gone'" in r.json()["message"]
+    assert app_client.get("/api/v1/results", params={"execution": ex["id"]}).json()["items"] \
+        == []
