@@ -71,6 +71,10 @@ class NodeReport(Wire):
     traffic_bytes: int | None = Field(
         None, ge=0, description="Bytes sent and received on the measurement interfaces "
                                 "during the run (for the data quota).")
+    failed_actions: dict[str, Annotated[str, Field(max_length=4000)]] = Field(
+        default_factory=dict, max_length=1000,
+        description="Actions that failed while the others went on (tolerant execution "
+                    "models only): action name -> reason.")
 
 
 class ResultRecord(Wire):
@@ -122,6 +126,8 @@ class Assignment(Wire):
     run_at: datetime | None = None
     duration: float
     actions: list[dict[str, Any]]
+    tolerant: bool = Field(False, description="The execution model goes on when an action "
+                                              "fails: keep the others running.")
 
 
 # ---- users ----------------------------------------------------------------
@@ -213,6 +219,8 @@ class ExecutionNodeOut(Wire):
     node: str
     state: NodeState
     reason: str | None
+    failed_actions: dict[str, str] = Field(
+        default_factory=dict, description="Actions that failed while the execution went on.")
 
 
 class ExecutionOut(Wire):
@@ -230,6 +238,9 @@ class ExecutionOut(Wire):
     created_at: datetime
     nodes: list[ExecutionNodeOut]
     snapshot: dict[str, Any] | None = None
+    study: str | None = None
+    study_run: int | None = None
+    study_params: dict[str, Any] | None = None
 
 
 class LogOut(Wire):
@@ -250,6 +261,9 @@ class ResultOut(Wire):
     ts: float
     value: Any
     background: bool = False
+    study: str | None = None
+    study_run: int | None = None
+    study_params: dict[str, Any] | None = None
 
 
 class ResultPage(Wire):
@@ -499,3 +513,43 @@ class MaintenanceReport(Wire):
 class NodeStatusOut(Wire):
     status: str
     reason: str | None = None
+
+
+# ---- studies ----------------------------------------------------------------
+
+class StudyRunCreate(Wire):
+    """Repeat a whole study as a new run."""
+
+    start: datetime | None = Field(None, description="UTC; first fit from now when unset.")
+    note: str = Field("", max_length=256, description="e.g. 'after the firmware update'")
+
+
+class StudyItemOut(Wire):
+    """One combination within one run."""
+
+    position: int
+    params: dict[str, Any]
+    scenario: str
+    schedule: int
+    start: datetime | None = None
+    end: datetime | None = None
+    execution: int | None = None
+    state: str = Field(description="The execution's state, else the booking's.")
+
+
+class StudyRunOut(Wire):
+    number: int
+    note: str
+    created_at: datetime
+    states: dict[str, int] = Field(description="How many combinations are in each state.")
+    items: list[StudyItemOut]
+
+
+class StudyOut(Wire):
+    name: str
+    owner: str
+    description: str
+    parameters: dict[str, list[Any]]
+    combinations: int
+    created_at: datetime
+    runs: list[StudyRunOut]

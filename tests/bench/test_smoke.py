@@ -70,3 +70,11 @@ def test_agent_footprint_bench_runs():
     assert float(figures["agent_rss_mb"]) > 0
     assert float(figures["agent_cpu_pct"]) >= 0
     assert int(figures["background_results"]) > 0
+
+
+def test_studies_bench_runs():
+    figures = _run("studies.py", "--axes", "2,2", "--addresses", "200")
+    assert figures["combinations"] == "4"
+    names = ["study_create_ms", "study_rerun_ms", "anonymise_ipv4_per_s",
+             "anonymise_ipv6_per_s", "convert_per_s"]
+    assert all(float(figures[name]) > 0 for name in names), figures

@@ -314,7 +314,7 @@ class Agent:
             elif runner.ready:
                 local.phase = "ready"
                 self.log(local.execution_id, "ready")
-                self._queue(local, "ready")
+                self._queue(local, "ready", failed=runner.failed_actions)
         elif local.phase == "ready" and runner.run_failure:  # a worker died while waiting
             self._abort(local, runner, runner.run_failure)
         elif local.phase == "running" and runner.finished:
@@ -332,7 +332,8 @@ class Agent:
                  + (f"; {failure}" if failure else ""), "error" if failure else "info")
         local.phase = "flushing"
         self._queue(local, "failed" if failure else "done", failure, flush_first=True,
-                    traffic=traffic_since(local.traffic_base))
+                    traffic=traffic_since(local.traffic_base),
+                    failed=runner.failed_actions if runner.tolerant else None)
         self.uploader.kick()  # upload now rather than at the next period
 
     def _devices(self, runner: ExecutionRunner) -> set[str]:
@@ -341,10 +342,12 @@ class Agent:
         return {self.settings.interfaces[n] for n in names if n in self.settings.interfaces}
 
     def _queue(self, local: _Local, state: str, reason: str | None = None,
-               flush_first: bool = False, traffic: int | None = None) -> None:
+               flush_first: bool = False, traffic: int | None = None,
+               failed: dict[str, str] | None = None) -> None:
         reason = reason[:4000] if reason else None
         local.report = NodeReport(state=state, reason=reason,  # type: ignore[arg-type]
-                                  traffic_bytes=traffic)
+                                  traffic_bytes=traffic,
+                                  failed_actions={a: r[:4000] for a, r in (failed or {}).items()})
         local.flush_first, local.report_failing = flush_first, False
 
     def _send_report(self, local: _Local, timeout: float | None = None) -> None:

@@ -78,6 +78,7 @@ class ExecutionRunner:
         self.workdir = Path(work_root) / str(self.execution_id)
         self.interfaces = dict(interfaces or {})
         self.kill_grace, self.init_timeout = kill_grace, init_timeout
+        self.tolerant = assignment.tolerant  # failed actions are reported, the rest go on
         self.started = False
         self.canceled = False
         self._workers: list[_Handle] = []
@@ -98,6 +99,8 @@ class ExecutionRunner:
     def run(self, run_at: float) -> None:
         """Tell every worker its absolute period; each starts and stops on its own."""
         for w in self._workers:
+            if _init_problem(w):
+                continue  # a tolerant run goes on without it
             start, end = w.action.period(self.duration)
             w.send({"op": "run", "start": run_at + start, "end": run_at + end})
             w.deadline = min(w.deadline, run_at + end + self.kill_grace)
@@ -187,14 +190,21 @@ class ExecutionRunner:
 
     @property
     def ready(self) -> bool:
-        """Every action's init succeeded."""
-        return all(w.init is not None and w.init.get("ok") for w in self._workers)
+        """Every action's init succeeded (tolerant: every init answered, one at least ok)."""
+        if not self.tolerant:
+            return all(w.init is not None and w.init.get("ok") for w in self._workers)
+        answered = all(w.init is not None or _init_problem(w) for w in self._workers)
+        return answered and any(w.init is not None and w.init.get("ok") for w in self._workers)
 
     @property
     def init_failure(self) -> str | None:
-        """Why init failed ("init of action 'a' (ping) failed: ..."), or None."""
+        """Why init failed ("init of action 'a' (ping) failed: ..."), or None.
+
+        A tolerant runner has failed only once every action failed."""
         reasons = [f"init of {w.label} failed: {why}" for w in self._workers
                    if (why := _init_problem(w))]
+        if self.tolerant and len(reasons) < len(self._workers):
+            return None
         return "; ".join(reasons) or None
 
     @property
@@ -204,10 +214,25 @@ class ExecutionRunner:
 
     @property
     def run_failure(self) -> str | None:
-        """Why the run failed ("run of action 'x' failed: ..."), or None."""
+        """Why the run failed ("run of action 'x' failed: ..."), or None.
+
+        A tolerant runner has failed only once every action failed."""
         reasons = [f"run of action {w.action.name!r} failed: {why}" for w in self._workers
                    if (why := _run_problem(w))]
+        if self.tolerant and len(reasons) < len(self._workers):
+            return None
         return "; ".join(reasons) or None
+
+    @property
+    def failed_actions(self) -> dict[str, str]:
+        """Each action that failed so far and why (its init, else its run)."""
+        failed = {}
+        for w in self._workers:
+            if why := _init_problem(w):
+                failed[w.action.name] = f"init failed: {why}"
+            elif why := _run_problem(w):
+                failed[w.action.name] = f"run failed: {why}"
+        return failed
 
     @property
     def results(self) -> int:

@@ -22,6 +22,7 @@ from vantagepoint.cli.commands import (
     run,
     schedule,
     schedules,
+    study,
     submit,
     testbed,
     tokens,
@@ -39,6 +40,7 @@ COMMANDS = (up, demo, core, agent, submit, validate, run, schedule, schedules, u
 COMMANDS += (alarms, watch)
 COMMANDS += (layer, files)  # sandboxed experiments
 COMMANDS += (metadata, node)
+COMMANDS += (study,)
 
 app = typer.Typer(
     name="vantage",

@@ -242,11 +242,12 @@ class Client:
                      since: datetime | float | None = None,
                      until: datetime | float | None = None,
                      page_size: int | None = None,
-                     background: bool = False) -> Iterator[dict[str, Any]]:
+                     background: bool = False, *, study: str | None = None,
+                     run: int | None = None) -> Iterator[dict[str, Any]]:
         """Yield every matching result, following the cursor through all pages."""
         params = {"execution": execution, "node": node, "action": action, "name": name,
                   "since": _epoch(since), "until": _epoch(until), "limit": page_size,
-                  "background": background or None}
+                  "background": background or None, "study": study, "run": run}
         yield from self._pages("/results", params)
 
     def _pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -260,9 +261,12 @@ class Client:
     def results(self, execution: int | None = None, node: str | None = None,
                 action: str | None = None, name: str | None = None,
                 since: datetime | float | None = None,
-                until: datetime | float | None = None) -> list[dict[str, Any]]:
-        """Every matching result (``since``/``until``: half-open, epoch seconds or datetime)."""
-        return list(self.iter_results(execution, node, action, name, since, until))
+                until: datetime | float | None = None, *, study: str | None = None,
+                run: int | None = None) -> list[dict[str, Any]]:
+        """Every matching result (``since``/``until``: half-open, epoch seconds or datetime);
+        ``study``/``run`` keep those of one study (and run), each carrying its parameters."""
+        return list(self.iter_results(execution, node, action, name, since, until,
+                                      study=study, run=run))
 
     def background_results(self, node: str | None = None, name: str | None = None,
                            since: datetime | float | None = None,
@@ -364,6 +368,32 @@ class Client:
     def download_file(self, file_id: int) -> bytes:
         """The bytes of a ready file listed by ``result_files``."""
         return self._http.download(f"/files/{int(file_id)}/content")
+
+
+    # ---- studies ----------------------------------------------------------
+
+    def create_study(self, study: dict[str, Any] | str | Path) -> dict[str, Any]:
+        """Create a study from its document (or a YAML/JSON file): every combination is
+        validated, stored and scheduled back to back; StudyOut. Invalid names the bad
+        combination(s), and then nothing was stored."""
+        if isinstance(study, (str, Path)):
+            from vantagepoint.client.builder import load_document
+
+            study = load_document(study)
+        return self.request("POST", "/studies", json=study)
+
+    def studies(self) -> list[dict[str, Any]]:
+        """Studies (own; an admin sees all), each with its runs."""
+        return self.request("GET", "/studies")
+
+    def study(self, name: str) -> dict[str, Any]:
+        """One study: every run, each combination's parameters, slot and state."""
+        return self.request("GET", f"/studies/{_seg(name)}")
+
+    def rerun_study(self, name: str, start: Moment = None, note: str = "") -> dict[str, Any]:
+        """Schedule the whole study again as its next run; StudyRunOut."""
+        body = _drop_none({"start": _rfc3339(start), "note": note})
+        return self.request("POST", f"/studies/{_seg(name)}/runs", json=body)
 
     # ---- lifetime ---------------------------------------------------------
 

@@ -28,6 +28,7 @@ from vantagepoint.core.api import (
     schedules,
     specs,
     stream,
+    studies,
     users,
 )
 from vantagepoint.core.bootstrap import ensure_admin
@@ -93,6 +94,7 @@ def api_router() -> APIRouter:
         router.include_router(spec_router)
     for extra in (alarms.router, alarms.agent_router, stream.router):
         router.include_router(extra)
+    router.include_router(studies.router)
     return router
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from vantagepoint.core import transforms
 from vantagepoint.core.store.models import ExecutionNode, LogEntry, Result
 from vantagepoint.errors import Forbidden
 from vantagepoint.wire import BatchAck, LogRecord, RecordBatch, ResultRecord
@@ -19,7 +20,9 @@ _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 def ingest(db: Session, node: str, batch: RecordBatch) -> BatchAck:
     """Store a batch; records seen before are skipped, so a retried upload never duplicates."""
     _check_executions(db, node, {r.execution_id for r in batch.records})
-    results = [_result_row(node, batch.spool_id, r) for r in batch.records
+    processing = transforms.chains(db, {r.execution_id for r in batch.records
+                                        if isinstance(r, ResultRecord)})
+    results = [_result_row(node, batch.spool_id, r, processing) for r in batch.records
                if isinstance(r, ResultRecord)]
     logs = [_log_row(node, batch.spool_id, r) for r in batch.records if isinstance(r, LogRecord)]
     stored = _insert_new(db, Result, results, "uq_results_origin")
@@ -47,9 +50,14 @@ def numeric(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _result_row(node: str, spool_id: str, r: ResultRecord) -> dict[str, Any]:
-    return dict(execution_id=r.execution_id, node_name=node, action=r.action, name=r.name,
-                ts=r.ts, value=r.value, value_num=numeric(r.value), spool_id=spool_id,
+def _result_row(node: str, spool_id: str, r: ResultRecord,
+                processing: dict[tuple[int, str], transforms.Chain]) -> dict[str, Any]:
+    name, value = r.name, r.value
+    chain = processing.get((r.execution_id, r.action))
+    if chain:
+        name, value = transforms.apply(chain, name, value)
+    return dict(execution_id=r.execution_id, node_name=node, action=r.action, name=name,
+                ts=r.ts, value=value, value_num=numeric(value), spool_id=spool_id,
                 seq=r.seq)
 
 

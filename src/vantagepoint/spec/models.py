@@ -46,6 +46,13 @@ class Reaction(_Spec):
                     "however often the condition fires.")
 
 
+class PluginUse(_Spec):
+    """A plugin chosen by name with its configuration (checked against the plugin's schema)."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
 class ActionRef(_Spec):
     """A reference to an action stored on its own."""
 
@@ -70,6 +77,9 @@ class ActionSpec(_Spec):
     )
     description: str = ""
     tags: list[str] = Field(default_factory=list)
+    processors: list[PluginUse] = Field(
+        default_factory=list,
+        description="Result processors applied, in order, to this action's results on ingest.")
 
     def period(self, execution_duration: float) -> tuple[float, float]:
         """The activity period as half-open ``[start, end)`` offsets, clipped."""
@@ -116,6 +126,9 @@ class ScenarioSpec(_Spec):
     notify: list[Annotated[str, Field(pattern=NAME_PATTERN)]] | None = Field(
         None, description="Notifiers (configured on the core) that receive this scenario's "
                           "alarms; the core's defaults when unset.")
+    execution_model: PluginUse | None = Field(
+        None, description="What a failing action does to the execution; all-or-nothing "
+                          "when unset.")
     tasks: list[
         Annotated[
             Annotated[TaskSpec, Tag("~inline")] | Annotated[TaskRef, Tag("~ref")],

@@ -108,7 +108,12 @@ def _check_role_action(action: ActionSpec, catalog: Catalog, at: str) -> list[Pr
 
 
 def check_config(tool: ToolInfo, config: dict[str, Any], at: str) -> list[Problem]:
-    validator = jsonschema.Draft202012Validator(tool.config_schema)
+    return schema_problems(tool.config_schema, config, at)
+
+
+def schema_problems(schema: dict[str, Any], config: Any, at: str) -> list[Problem]:
+    """Every way ``config`` breaks a JSON Schema, each with a pointer below ``at``."""
+    validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     return [Problem(join(at, *e.absolute_path), _schema_message(e)) for e in errors]
 

@@ -69,7 +69,8 @@ def test_state_changes_and_node_filter(alarm_client, hook):
     finally:
         ws.__exit__(None, None, None)
     seen = [(e["node"], e["data"]["previous"], e["data"]["state"]) for e in changes]
-    assert (None, "deploying", "ready") in seen or (None, "queued", "deploying") in seen
+    # The execution's own change to ready, from whichever state the stream saw last.
+    assert any(n is None and new == "ready" for n, _, new in seen), seen
     assert ("n1", "assigned", "ready") in seen
     assert all(e["execution"] == ex["id"] for e in changes)
 

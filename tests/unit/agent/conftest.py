@@ -38,10 +38,10 @@ def make_runner(probe_plugin, spool, tmp_path):
 
     def make(*actions: dict, duration: float = 1.0, execution_id: int = 7,
              kill_grace: float = 1.0, interfaces: dict[str, str] | None = None,
-             init_timeout: float = 60.0) -> ExecutionRunner:
+             init_timeout: float = 60.0, tolerant: bool = False) -> ExecutionRunner:
         assignment = Assignment(
             execution_id=execution_id, state="deploying", node_state="assigned",
-            start_at="2030-01-01T00:00:00Z", duration=duration,
+            start_at="2030-01-01T00:00:00Z", duration=duration, tolerant=tolerant,
             actions=[{"node": "n1", "tool": "probe", **a} for a in actions])
         runner = ExecutionRunner(assignment, spool_path=spool.path, node="n1",
                                  work_root=tmp_path / "work", interfaces=interfaces,

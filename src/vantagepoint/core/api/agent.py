@@ -8,6 +8,7 @@ from sqlalchemy import select
 from vantagepoint.core.api.deps import CurrentNode, SessionDep, SettingsDep
 from vantagepoint.core.api.nodes import node_out
 from vantagepoint.core.ingest import ingest
+from vantagepoint.core.plugins import model_of
 from vantagepoint.core.run.coordinator import lock_execution, step
 from vantagepoint.core.run.logbook import core_log
 from vantagepoint.core.run.states import NODE_ACTIVE, NODE_FINAL, check_node
@@ -74,7 +75,8 @@ def assignment(ex: Execution, part: ExecutionNode) -> Assignment:
                if a["node"] == part.node_name]
     return Assignment(execution_id=ex.id, state=ex.state, node_state=part.state,
                       reason=ex.reason, start_at=ex.start_at, run_at=ex.run_at,
-                      duration=ex.duration, actions=actions)
+                      duration=ex.duration, actions=actions,
+                      tolerant=model_of(ex.snapshot)[0].tolerates_failures)
 
 
 @router.get("/assignments", summary="This node's current work")
@@ -107,10 +109,22 @@ def report(execution_id: int, body: NodeReport, request: Request, db: SessionDep
         core_log(db, ex.id, f"node {node_name} reports {target}"
                             + (f": {body.reason}" if body.reason else ""),
                  level="error" if target == NodeState.FAILED else "info", node=node_name)
+        _note_failed_actions(db, ex, part, body.failed_actions)
         if body.traffic_bytes is not None:
             quotas.correct_data(db, ex, node_name, body.traffic_bytes)
         step(db, ex, request.app.state.settings, utcnow())
     return assignment(ex, part)
+
+
+def _note_failed_actions(db, ex: Execution, part: ExecutionNode,
+                         failed: dict[str, str]) -> None:
+    """Keep (and log) each action a tolerant node reports failed; known ones once."""
+    new = {a: r for a, r in failed.items() if a not in (part.failed_actions or {})}
+    for action, reason in sorted(new.items()):
+        core_log(db, ex.id, f"action {action!r} on node {part.node_name} failed: {reason}",
+                 level="error", node=part.node_name)
+    if new:
+        part.failed_actions = {**(part.failed_actions or {}), **new}
 
 
 @router.post("/records", summary="Upload spooled results and log lines")

@@ -28,9 +28,11 @@ def execution_out(ex: Execution, snapshot: bool = False) -> ExecutionOut:
         scenario_version=ex.scenario_version, state=ex.state, reason=ex.reason,
         start_at=ex.start_at, run_at=ex.run_at, duration=ex.duration,
         started_at=ex.started_at, ended_at=ex.ended_at, created_at=ex.created_at,
-        nodes=[ExecutionNodeOut(node=p.node_name, state=p.state, reason=p.reason)
-               for p in ex.nodes],
+        nodes=[ExecutionNodeOut(node=p.node_name, state=p.state, reason=p.reason,
+                                failed_actions=p.failed_actions or {}) for p in ex.nodes],
         snapshot=ex.snapshot if snapshot else None,
+        study=ex.study.name if ex.study is not None else None, study_run=ex.study_run,
+        study_params=ex.study_params,
     )
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from vantagepoint.core.api.deps import CurrentUser, SessionDep
-from vantagepoint.core.store.models import Execution, Result
+from vantagepoint.core.store.models import Execution, Result, Study
 from vantagepoint.wire import ResultOut, ResultPage
 
 router = APIRouter(tags=["results"])
@@ -31,12 +31,22 @@ def query_results(
     limit: int = Query(1000, ge=1, le=10000),
     background: bool = Query(False, description="Only the nodes' background results "
                                                 "(continuous ping), which have no execution."),
+    study: str | None = Query(None, description="Only results of this study's executions."),
+    run: int | None = Query(None, ge=1, description="Only this run of the study."),
 ) -> ResultPage:
-    """Results in arrival order; follow ``next_cursor`` until it is null."""
-    query = select(Result).where(Result.id > cursor).order_by(Result.id).limit(limit + 1)
-    query = query.where(Result.background.is_(background))
-    if not background:  # background results belong to the fleet, not to one user
-        query = visible_to(query, user)
+    """Results in arrival order, each with its study, run and parameter values when it
+    has them; follow ``next_cursor`` until it is null."""
+    query = (select(Result, Execution.study_run, Execution.study_params, Study.name)
+             .outerjoin(Execution, Execution.id == Result.execution_id)
+             .outerjoin(Study, Study.id == Execution.study_id)
+             .where(Result.id > cursor, Result.background.is_(background))
+             .order_by(Result.id).limit(limit + 1))
+    if not user.is_admin and not background:  # background results belong to the fleet
+        query = query.where(Execution.owner_id == user.id)
+    if study is not None:
+        query = query.where(Study.name == study)
+    if run is not None:
+        query = query.where(Execution.study_run == run)
     for column, value in ((Result.execution_id, execution), (Result.node_name, node),
                           (Result.action, action), (Result.name, name)):
         if value is not None:
@@ -45,12 +55,13 @@ def query_results(
         query = query.where(Result.ts >= since)
     if until is not None:
         query = query.where(Result.ts < until)
-    rows = list(db.scalars(query))
+    rows = list(db.execute(query))
     more = len(rows) > limit
     rows = rows[:limit]
     return ResultPage(
         items=[ResultOut(id=r.id, execution=r.execution_id, node=r.node_name, action=r.action,
-                         name=r.name, ts=r.ts, value=r.value, background=r.background)
-               for r in rows],
-        next_cursor=rows[-1].id if more else None,
+                         name=r.name, ts=r.ts, value=r.value, background=r.background,
+                         study=study_name, study_run=study_run, study_params=params)
+               for r, study_run, params, study_name in rows],
+        next_cursor=rows[-1][0].id if more else None,
     )

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from vantagepoint.core.alarms.notifiers import check_notify
 from vantagepoint.core.api.deps import CurrentUser, SessionDep
 from vantagepoint.core.catalog import StoreCatalog, find_spec
+from vantagepoint.core.plugins import check_action_uses, check_scenario_uses, check_task_uses
 from vantagepoint.core.store.models import Spec
 from vantagepoint.core.store.types import utcnow
 from vantagepoint.errors import Invalid, NotFound, Problem
@@ -18,6 +19,8 @@ from vantagepoint.wire import StoredSpec
 
 KINDS = {"scenarios": "scenario", "tasks": "task", "actions": "action"}
 VALIDATORS = {"scenario": resolve_scenario, "task": validate_task, "action": validate_action}
+PLUGIN_CHECKS = {"scenario": check_scenario_uses, "task": check_task_uses,
+                 "action": lambda spec: check_action_uses(spec, "")}
 
 
 
@@ -26,11 +29,16 @@ def stored_out(row: Spec) -> StoredSpec:
                       spec=row.spec, created_at=row.created_at, updated_at=row.updated_at)
 
 
-def validated(kind: str, doc: Any, db, user, notifiers=None) -> dict[str, Any]:
-    """The spec in canonical form, or Invalid with every problem found."""
-    spec = VALIDATORS[kind](doc, StoreCatalog(db, user.id))
+def validated(kind: str, doc: Any, db, user, notifiers=None,
+              catalog: StoreCatalog | None = None) -> dict[str, Any]:
+    """The spec in canonical form, or Invalid with every problem found (``catalog``: one
+    to reuse across many specs, so the fleet is read once)."""
+    spec = VALIDATORS[kind](doc, catalog or StoreCatalog(db, user.id))
     if notifiers is not None and kind == "scenario":
         check_notify(spec.notify, notifiers)
+    problems = PLUGIN_CHECKS[kind](spec)
+    if problems:
+        raise Invalid(f"the {kind} names plugins wrongly", problems)
     return spec.model_dump(mode="json", exclude_defaults=True)
 
 
@@ -77,6 +85,11 @@ def store_spec(db, user, kind: str, name: str, doc: Any, notifiers=None) -> Spec
         raise Invalid("the spec's name must match the path",
                       [Problem("/name", f"expected {name!r}, got {doc.get('name')!r}")])
     validated(kind, doc, db, user, notifiers)
+    return save_spec(db, user, kind, name, doc)
+
+
+def save_spec(db, user, kind: str, name: str, doc: dict[str, Any]) -> Spec:
+    """Store a spec already validated: new, or a new version when it changed."""
     row = find_spec(db, kind, user.id, name)
     if row is None:
         row = Spec(kind=kind, owner=user, name=name, spec=doc, version=1)

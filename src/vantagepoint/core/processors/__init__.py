@@ -1,13 +1,16 @@
-"""Result processors: plugins (entry-point group ``vantagepoint.processors``) that derive
-results from an execution's stored results when it ends, e.g. joining the sender and
-receiver halves of a one-way-delay measurement."""
+"""Result processors: plugins (entry-point group ``vantagepoint.processors``).
+
+A processor may ``transform`` each result of the actions whose spec lists it, on
+ingest (see ``core.transforms``: anonymise, convert), and/or ``process`` an
+execution's stored results when it ends, e.g. joining the sender and receiver
+halves of a one-way-delay measurement. Each has a ``config_schema`` that an
+action's ``processors: [{name, config}]`` is validated against."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -36,6 +39,7 @@ Fetch = Callable[..., list[dict[str, Any]]]
 
 class Processor(Protocol):
     name: str
+    config_schema: dict[str, Any]
 
     def process(self, snapshot: dict[str, Any], fetch: Fetch,
                 skews: dict[str, float | None]) -> list[Derived]:
@@ -45,14 +49,9 @@ class Processor(Protocol):
 
 def load_processors() -> list[Processor]:
     """Every registered processor; one that fails to load raises, naming it."""
-    found = []
-    for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
-        try:
-            found.append(ep.load()())
-        except Exception as exc:
-            raise RuntimeError(f"result processor {ep.name!r} ({ep.value}) failed to load: "
-                               f"{exc}") from exc
-    return found
+    from vantagepoint.core.plugins import load_group
+
+    return list(load_group(GROUP).values())
 
 
 def run_processors(db: Session, ex: Execution, processors: list[Processor]) -> int:
@@ -61,6 +60,8 @@ def run_processors(db: Session, ex: Execution, processors: list[Processor]) -> i
     skews = {n: db.scalar(select(Node.clock_skew_ms).where(Node.name == n)) for n in nodes}
     stored = 0
     for processor in processors:
+        if not hasattr(processor, "process"):
+            continue  # acts on ingest only
         derived = processor.process(ex.snapshot, _fetcher(db, ex.id), skews)
         stored += insert_results(db, ex.id, f"proc-{processor.name}-{ex.id}", derived)
     return stored

@@ -27,6 +27,7 @@ class OwdJoin:
     """Joins udp-owd halves; results go to the receiver's node and action."""
 
     name = "owd-join"
+    config_schema = {"type": "object", "additionalProperties": False}
 
     def process(self, snapshot: dict[str, Any], fetch: Fetch,
                 skews: dict[str, float | None]) -> list[Derived]:

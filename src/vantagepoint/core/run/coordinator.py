@@ -1,5 +1,9 @@
 """Moves executions through their states: deploy window, barrier, start, end, timeouts.
 
+What a failure does is the execution model's call (``core.run.tally``): the default,
+all-or-nothing, fails the execution at the first failure; quorum goes on while
+enough actions work. A part that misses a deadline is failed and judged the same way.
+
 Every decision is a pure function of the execution, its node parts and the
 clock, so the same step can run from the periodic tick or right after an
 agent's report; each runs in its own transaction with the row locked.
@@ -14,8 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from vantagepoint.config import CoreSettings
+from vantagepoint.core.plugins import model_of
 from vantagepoint.core.run.logbook import core_log
 from vantagepoint.core.run.states import EXEC_FINAL, NODE_FINAL, check_exec, check_node
+from vantagepoint.core.run.tally import tally
 from vantagepoint.core.scheduler.materialize import release
 from vantagepoint.core.store.models import Execution
 from vantagepoint.core.store.types import utcnow
@@ -50,13 +56,8 @@ def _stop_parts(db: Session, ex: Execution, reason: str) -> None:
 
 
 def step(db: Session, ex: Execution, settings: CoreSettings, now: datetime) -> None:
-    """Advance one execution as far as its parts and the clock allow."""
-    if ex.state in EXEC_FINAL:
-        return
-    failed = [p for p in ex.nodes if p.state == N.FAILED]
-    if failed:
-        part = failed[0]
-        move(db, ex, E.FAILED, f"node {part.node_name}: {part.reason or 'failed'}")
+    """Advance one execution as far as its parts, its execution model and the clock allow."""
+    if ex.state in EXEC_FINAL or _judged_failed(db, ex):
         return
     deploy_from = ex.start_at - timedelta(seconds=settings.deploy_ahead_seconds)
     if ex.state == E.QUEUED and now >= deploy_from:
@@ -69,14 +70,35 @@ def step(db: Session, ex: Execution, settings: CoreSettings, now: datetime) -> N
         _end(db, ex, settings, now)
 
 
+def _judged_failed(db: Session, ex: Execution) -> bool:
+    """Ask the execution's model whether the failures so far end it; fail it if so."""
+    model, config = model_of(ex.snapshot)
+    reason = model.verdict(tally(ex), config)
+    if reason is not None:
+        move(db, ex, E.FAILED, reason)
+    return reason is not None
+
+
+def _give_up_on(db: Session, ex: Execution, nodes: list[str], reason: str) -> bool:
+    """Fail the parts that missed a deadline; True if the execution failed with them."""
+    for part in ex.nodes:
+        if part.node_name in nodes:
+            part.state = check_node(part.state, N.FAILED)
+            part.reason, part.updated_at = reason, utcnow()
+            core_log(db, ex.id, f"node {part.node_name}: {reason}", level="error",
+                     node=part.node_name)
+    return _judged_failed(db, ex)
+
+
 def _barrier(db: Session, ex: Execution, settings: CoreSettings, now: datetime) -> None:
-    waiting = [p.node_name for p in ex.nodes if p.state != N.READY]
+    waiting = [p.node_name for p in ex.nodes if p.state not in (N.READY, N.FAILED)]
     if not waiting:
         ex.run_at = max(ex.start_at, now + timedelta(seconds=settings.start_margin_seconds))
         move(db, ex, E.READY, None)
         core_log(db, ex.id, f"every node is ready; the run starts at {ex.run_at.isoformat()}")
     elif now > ex.start_at + timedelta(seconds=settings.ready_timeout_seconds):
-        move(db, ex, E.FAILED, f"node(s) not ready in time: {', '.join(waiting)}")
+        if not _give_up_on(db, ex, waiting, "not ready in time"):
+            _barrier(db, ex, settings, now)
 
 
 def _start(db: Session, ex: Execution) -> None:
@@ -89,13 +111,23 @@ def _start(db: Session, ex: Execution) -> None:
 
 
 def _end(db: Session, ex: Execution, settings: CoreSettings, now: datetime) -> None:
-    pending = [p.node_name for p in ex.nodes if p.state != N.DONE]
+    pending = [p.node_name for p in ex.nodes if p.state not in (N.DONE, N.FAILED)]
     if not pending:
-        move(db, ex, E.FINISHED)
+        _finish(db, ex)
         return
     deadline = ex.run_at + timedelta(seconds=ex.duration + settings.end_grace_seconds)
-    if now > deadline:
-        move(db, ex, E.FAILED, f"node(s) did not report the end of the run: {', '.join(pending)}")
+    if now > deadline and not _give_up_on(db, ex, pending,
+                                          "did not report the end of the run"):
+        _finish(db, ex)
+
+
+def _finish(db: Session, ex: Execution) -> None:
+    counted = tally(ex)
+    if counted.failures:
+        core_log(db, ex.id, f"{counted.working} of {counted.total} actions worked; "
+                            f"{len(counted.failures)} failure(s), the execution model kept "
+                            f"it going", level="warning")
+    move(db, ex, E.FINISHED)
 
 
 def lock_execution(db: Session, execution_id: int) -> Execution | None:

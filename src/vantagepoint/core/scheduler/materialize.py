@@ -16,6 +16,7 @@ from vantagepoint.core.scheduler.binding import bound, nodes_of
 from vantagepoint.core.scheduler.calendar_cache import touch
 from vantagepoint.core.store.models import Booking, Execution, ExecutionNode, Schedule
 from vantagepoint.core.store.types import utcnow
+from vantagepoint.core.studies.link import attach_study
 from vantagepoint.errors import VantageError
 from vantagepoint.spec.validate import resolve_scenario
 from vantagepoint.wire import ExecState, NodeState
@@ -46,6 +47,7 @@ def materialize(db: Session, schedule_id: int, occurrence: int) -> Execution | N
                    state=ExecState.QUEUED, start_at=start, duration=duration)
     db.add(ex)
     db.flush()
+    attach_study(db, ex)
     _freeze(db, ex, schedule, parts)
     for part in parts:
         part.execution_id = ex.id

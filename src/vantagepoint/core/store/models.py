@@ -115,8 +115,13 @@ class Execution(Base):
     ended_at: Mapped[datetime | None]
     processed_at: Mapped[datetime | None]  # when result processors ran over it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the execution is one combination of a study's run.
+    study_id: Mapped[int | None] = mapped_column(ForeignKey("studies.id"), index=True)
+    study_run: Mapped[int | None] = mapped_column(Integer)
+    study_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     owner: Mapped[User] = relationship()
+    study: Mapped[Study | None] = relationship()
     nodes: Mapped[list[ExecutionNode]] = relationship(
         back_populates="execution", order_by="ExecutionNode.node_name"
     )
@@ -137,6 +142,8 @@ class ExecutionNode(Base):
     state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # action -> why it failed, for execution models that go on without it.
+    failed_actions: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
 
     execution: Mapped[Execution] = relationship(back_populates="nodes")
 
@@ -369,3 +376,52 @@ class MetadataEntry(Base):
     message: Mapped[dict[str, Any]] = mapped_column(JSON)
     spool_id: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int] = mapped_column(BigInteger)
+
+
+# ---- studies: a scenario template over parameter axes, run and rerun -------------
+
+class Study(Base):
+    """A study document and the scenarios generated from it (one per combination)."""
+
+    __tablename__ = "studies"
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    document: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[User] = relationship()
+    runs: Mapped[list[StudyRun]] = relationship(back_populates="study",
+                                                order_by="StudyRun.number")
+
+
+class StudyRun(Base):
+    """One pass over every combination of a study, scheduled back to back."""
+
+    __tablename__ = "study_runs"
+    __table_args__ = (UniqueConstraint("study_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(String(256), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    study: Mapped[Study] = relationship(back_populates="runs")
+    items: Mapped[list[StudyItem]] = relationship(order_by="StudyItem.position")
+
+
+class StudyItem(Base):
+    """One combination within one run: its parameters, scenario and schedule."""
+
+    __tablename__ = "study_items"
+    __table_args__ = (UniqueConstraint("run_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("study_runs.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    scenario_name: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]]
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id"), unique=True)

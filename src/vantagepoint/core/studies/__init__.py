@@ -1,0 +1,1 @@
+"""Studies: one scenario template over parameter axes, run and rerun as a whole."""
