@@ -157,9 +157,9 @@ class UdpOwd(Tool):
         interval_ns = round(self.config["interval"] * NS)
         count = self.config.get("count")
         echoes: dict[int, tuple[Probe, int]] = {}
-        start, seq = time.time_ns(), 0
         ctx.log(f"udp-owd sender to {self.config['target']}:{self.config['port']} every "
                 f"{self.config['interval']:g} s")
+        start, seq = time.time_ns(), 0  # after the log line: probe 0 leaves at its deadline
         while not ctx.stopping and (count is None or seq < count):
             self._wait_until(start + seq * interval_ns, ctx, echoes)
             if ctx.stopping:
