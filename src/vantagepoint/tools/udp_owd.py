@@ -1,7 +1,8 @@
 """udp-owd: one-way delay, loss and delay variation (RFC 2679, 2680, 3393; TWAMP-light).
 
 A ``sender`` action sends numbered, timestamped UDP probes on an absolute-deadline
-schedule; a ``receiver`` action on another node records each probe's kernel
+schedule (at real-time priority where the node allows it, so that a busy node
+does not hold probes back); a ``receiver`` action on another node records each probe's kernel
 receive time. The core's ``owd-join`` processor joins the two halves into
 per-packet ``owd_ms``, ``loss`` and ``ipdv_ms`` and summary statistics. With
 ``reflect: true`` the receiver echoes probes back (a reflector) and the sender
@@ -26,6 +27,7 @@ from vantagepoint.tools.owdwire import (
     receive,
     session_id,
 )
+from vantagepoint.tools.realtime import realtime
 
 NS = 1_000_000_000
 SPIN_NS = 300_000  # the last stretch before a deadline is waited out by spinning
@@ -58,6 +60,9 @@ class UdpOwd(Tool):
             "reflect": {"type": "boolean", "default": False},
             "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 1.0},
         },
+        # A sender needs its receiver's address: refused at submission, not at init.
+        "if": {"properties": {"role": {"const": "sender"}}},
+        "then": {"required": ["target"]},
         "examples": [{"role": "receiver", "session": "s1", "port": 18620}],
     }
     results = [
@@ -116,7 +121,10 @@ class UdpOwd(Tool):
         return sock
 
     def run(self, ctx: RunContext) -> None:
-        if self.config["role"] == "receiver":
+        if self.config["role"] == "receiver" and self.config["reflect"]:
+            with realtime():  # a reflector answers at once: its turnaround is in rtt_ms
+                self._receive(ctx)
+        elif self.config["role"] == "receiver":
             self._receive(ctx)
         else:
             self._send(ctx)
@@ -154,12 +162,23 @@ class UdpOwd(Tool):
     # ---- sender -------------------------------------------------------------
 
     def _send(self, ctx: RunContext) -> None:
+        echoes: dict[int, tuple[Probe, int]] = {}
+        with realtime() as granted:
+            ctx.log(f"udp-owd sender to {self.config['target']}:{self.config['port']} every "
+                    f"{self.config['interval']:g} s"
+                    + ("" if granted else " (no real-time priority: a busy node may delay "
+                                          "probes)"))
+            seq = self._send_schedule(ctx, echoes)
+        if self.config["reflect"]:
+            self._drain(echoes, time.monotonic() + self.config["timeout"])
+            self._report_round_trips(ctx, echoes, seq)
+        ctx.emit("sent", seq)
+
+    def _send_schedule(self, ctx: RunContext, echoes: dict) -> int:
+        """Send probe k at start + k * interval (absolute deadlines); how many were sent."""
         interval_ns = round(self.config["interval"] * NS)
         count = self.config.get("count")
-        echoes: dict[int, tuple[Probe, int]] = {}
-        ctx.log(f"udp-owd sender to {self.config['target']}:{self.config['port']} every "
-                f"{self.config['interval']:g} s")
-        start, seq = time.time_ns(), 0  # after the log line: probe 0 leaves at its deadline
+        start, seq = time.time_ns(), 0
         while not ctx.stopping and (count is None or seq < count):
             self._wait_until(start + seq * interval_ns, ctx, echoes)
             if ctx.stopping:
@@ -169,10 +188,7 @@ class UdpOwd(Tool):
                              self.peer)
             ctx.emit("tx", {"seq": seq, "t_send_ns": t_send}, ts=t_send / NS)
             seq += 1
-        if self.config["reflect"]:
-            self._drain(echoes, time.monotonic() + self.config["timeout"])
-            self._report_round_trips(ctx, echoes, seq)
-        ctx.emit("sent", seq)
+        return seq
 
     def _wait_until(self, deadline_ns: int, ctx: RunContext, echoes: dict) -> None:
         """Sleep (reading echoes meanwhile) until the deadline, spinning the last stretch."""
