@@ -4,7 +4,7 @@ One testbed for the module: n1's op0 is shaped to 10 Mbit/s and its op1 has
 20 ms of emulated one-way delay; n2 and n3 are plain. Each test submits a
 real scenario to the testbed's core and compares what the agents measured
 with what iputils, the emulator's configuration, the shaped rate, the served
-file, tcpdump, the routed path, dnsmasq, a node's own `ip` or tc report.
+file, tcpdump, the routed path, dnsmasq, snmpd, chronyd, a node's own `ip` or tc.
 """
 
 from __future__ import annotations
@@ -17,6 +17,13 @@ import sys
 
 import pytest
 
+from tests.daemons import (
+    SERVER_STRATUM,
+    SYS_NAME,
+    require,
+    start_chrony_pair,
+    start_snmpd,
+)
 from tests.support import wait_until
 from tests.testbed.conftest import PREFIX
 from vantagepoint.client import Scenario
@@ -27,6 +34,7 @@ OWD_MS = 20.0
 LINKS = {"operators": ["alpha", "beta"],
          "links": {"n1": {"op0": {"rate_mbit": RATE_MBIT}, "op1": {"delay_ms": OWD_MS}}}}
 CORE_ENV = {"VANTAGE_TICK_SECONDS": "0.1"}
+SYS_NAME_OID, IF_NUMBER_OID = "1.3.6.1.2.1.1.5.0", "1.3.6.1.2.1.2.1.0"
 
 
 @pytest.fixture(scope="module")
@@ -118,13 +126,15 @@ def test_throughput_is_held_to_the_shaped_rate(bed, client):
     s.task("t").action("server", node="n2", tool="throughput", interface="op0",
                        config={"role": "server", "port": 5301}, results=["goodput_mbps"]
                        ).action("client", node="n1", tool="throughput", interface="op0",
-                                start=1, config={"role": "client", "port": 5301, "duration": 4,
+                                start=1, config={"role": "client", "port": 5301, "duration": 5,
                                                  "server": address(bed, "n2", "op0")},
                                 results=["goodput_mbps", "interval_mbps"])
-    _, rows = run(client, s, 8, ("goodput_mbps",))
+    _, rows = run(client, s, 9, ("goodput_mbps",))
     goodput = values(rows, "goodput_mbps", "client")
     assert len(goodput) == 1
-    assert 0.85 * RATE_MBIT <= goodput[0] <= RATE_MBIT, goodput
+    # The payload share of the rate is 0.956; a short test also holds TCP's start-up
+    # (bench/accuracy.py measures the ratio on longer runs).
+    assert 0.8 * RATE_MBIT <= goodput[0] <= RATE_MBIT, goodput
 
 
 @pytest.fixture
@@ -284,9 +294,53 @@ def test_command_reports_the_nodes_own_address(bed, client):
     assert values(rows, "address") == [address(bed, "n3", "op1")]
 
 
+@pytest.fixture
+def snmpd(bed, tmp_path):
+    """snmpd in n2 on its op0 address."""
+    require("snmpd", "snmpd")
+    server = address(bed, "n2", "op0")
+    daemon = start_snmpd(tmp_path, server, 16161, "vp-testbed",
+                         ["ip", "netns", "exec", bed.node("n2").namespace])
+    yield server
+    daemon.stop()
+
+
+def test_snmp_get_reads_what_the_nodes_snmpd_serves(bed, client, snmpd):
+    s = Scenario("tb-snmp")
+    s.task("t").action("get", node="n1", tool="snmp-get", interface="op0", config={
+        "target": snmpd, "port": 16161, "community": "vp-testbed",
+        "oids": [SYS_NAME_OID, IF_NUMBER_OID]}, results=["varbind", "response_ms"])
+    _, rows = run(client, s, 3, ("varbind",))
+    got = {v["oid"]: v["value"] for v in values(rows, "varbind")}
+    links = bed.run("n2", "ip", "-o", "link", "show", check=True).stdout.splitlines()
+    assert got == {SYS_NAME_OID: SYS_NAME, IF_NUMBER_OID: len(links)}
+
+
+@pytest.fixture
+def chrony(bed, tmp_path):
+    """A chronyd pair in n3 (server at stratum 8 and a client on its loopback, -x)."""
+    require("chronyd", "chrony")
+    server, follower, sock = start_chrony_pair(tmp_path, ["ip", "netns", "exec",
+                                                          bed.node("n3").namespace])
+    yield sock
+    follower.stop()
+    server.stop()
+
+
+def test_ntp_status_reports_the_nodes_chrony_tracking(bed, client, chrony):
+    s = Scenario("tb-ntp")
+    s.task("t").action("ntp", node="n3", tool="ntp-status", config={"socket": str(chrony)},
+                       results=["synchronised", "stratum", "reference", "offset_ms"])
+    _, rows = run(client, s, 2, ("stratum",))
+    assert values(rows, "synchronised") == [True]
+    assert values(rows, "stratum") == [SERVER_STRATUM + 1]
+    assert values(rows, "reference") == ["127.0.0.1"]
+    assert abs(values(rows, "offset_ms")[0]) < 1.0
+
+
 def test_agents_ran_every_registered_tool_here(bed, client):
     """Guard: a tool added to the catalog gets a test in this module."""
     offered = {t.name for t in client.tools()}
     tested = {"ping", "udp-owd", "throughput", "http-download", "dns", "capture",
-              "traceroute", "shaper", "command"}
+              "traceroute", "shaper", "command", "snmp-get", "ntp-status"}
     assert offered <= tested, f"no testbed test for {sorted(offered - tested)}"
