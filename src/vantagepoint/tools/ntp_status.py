@@ -20,6 +20,7 @@ from typing import Any
 from vantagepoint.errors import ToolError
 from vantagepoint.spec.tools import ResultSpec
 from vantagepoint.tools.base import RunContext, Tool
+from vantagepoint.tools.polling import poll_until_end
 
 PROGRAM = "chronyc"
 DEFAULT_SOCKET = "/run/chrony/chronyd.sock"
@@ -110,12 +111,7 @@ class NtpStatus(Tool):
     def run(self, ctx: RunContext) -> None:
         """Poll until done (once, or every interval until the end of the period)."""
         interval = self.config.get("interval")
-        start, polls = time.monotonic(), 0
-        while not ctx.stopping:
-            self._poll(ctx)
-            polls += 1
-            if not interval or ctx.wait(start + polls * interval - time.monotonic()):
-                break
+        poll_until_end(ctx, interval, self._poll)
 
     def argv(self) -> list[str]:
         """The chronyc command line of one poll."""

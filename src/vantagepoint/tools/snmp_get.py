@@ -28,6 +28,7 @@ from typing import Any
 from vantagepoint.errors import ToolError
 from vantagepoint.spec.tools import ResultSpec
 from vantagepoint.tools.base import RunContext, Tool
+from vantagepoint.tools.polling import poll_until_end
 
 PROGRAM = "snmpget"
 SIOCGIFADDR = 0x8915
@@ -132,12 +133,7 @@ class SnmpGet(Tool):
         interval = self.config.get("interval")
         ctx.log(f"snmp-get {len(self.config['oids'])} OIDs from {self.config['target']}"
                 + (f" every {interval:g} s" if interval else ""))
-        start, polls = time.monotonic(), 0
-        while not ctx.stopping:
-            self._poll(ctx)
-            polls += 1
-            if not interval or ctx.wait(start + polls * interval - time.monotonic()):
-                break
+        poll_until_end(ctx, interval, self._poll)
 
     def argv(self) -> list[str]:
         """The snmpget command line of one poll."""
