@@ -3,6 +3,11 @@
 Layout (network order): magic "VPOW", session (u32), seq (u64), flags (u32),
 t_send, t_reflect_recv, t_reflect_send (u64 nanoseconds since the epoch), then
 padding up to the configured size.
+
+A probe carries the time read just before it was handed to the kernel; the
+kernel's own transmit timestamp (SO_TIMESTAMPING, taken as the driver sends
+it) comes later, from the socket's error queue. Senders keep that one; a
+reflector sends it after its echo in a FOLLOW_UP probe (two-step, as in PTP).
 """
 
 from __future__ import annotations
@@ -15,6 +20,11 @@ from dataclasses import dataclass
 MAGIC = b"VPOW"
 HEADER = struct.Struct("!4sIQIQQQ")
 REFLECTED = 1
+FOLLOW_UP = 2  # a reflector's transmit time of the echo with the same seq
+SO_TIMESTAMPING = getattr(socket, "SO_TIMESTAMPING", 37)
+# Software transmit stamps, reported without the packet (OPT_TSONLY).
+TX_STAMP_FLAGS = (1 << 1) | (1 << 4) | (1 << 11)
+TX_STAMP_WAIT_NS = 1_000_000  # how long to wait for the kernel's transmit stamp
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 SCM_TIMESTAMPNS = SO_TIMESTAMPNS
 TIMESPEC = struct.Struct("qq")
@@ -69,3 +79,33 @@ def receive(sock: socket.socket, bufsize: int = 65535) -> tuple[bytes, tuple, in
             sec, nsec = TIMESPEC.unpack_from(payload)
             return data, addr, sec * 1_000_000_000 + nsec
     return data, addr, time.time_ns()
+
+
+def enable_tx_timestamps(sock: socket.socket) -> bool:
+    """Ask for the kernel's transmit timestamps; False where it will not give them."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, TX_STAMP_FLAGS)
+        return True
+    except OSError:
+        return False
+
+
+def tx_timestamp(sock: socket.socket) -> int | None:
+    """The kernel's transmit time (ns) of the datagram just sent; None if none came.
+
+    Drains the error queue, so that it never makes the socket look readable.
+    """
+    import time
+
+    stamp, give_up = None, time.monotonic_ns() + TX_STAMP_WAIT_NS
+    while True:
+        try:
+            _, ancillary, _, _ = sock.recvmsg(0, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            if stamp is not None or time.monotonic_ns() > give_up:
+                return stamp
+            continue
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPING and len(payload) >= 16:
+                sec, nsec = TIMESPEC.unpack_from(payload)
+                stamp = sec * 1_000_000_000 + nsec

@@ -6,7 +6,9 @@ does not hold probes back); a ``receiver`` action on another node records each p
 receive time. The core's ``owd-join`` processor joins the two halves into
 per-packet ``owd_ms``, ``loss`` and ``ipdv_ms`` and summary statistics. With
 ``reflect: true`` the receiver echoes probes back (a reflector) and the sender
-reports round-trip time and both one-way delays itself.
+reports round-trip time and both one-way delays itself. Send times are the
+kernel's transmit timestamps where it gives them (``owdwire``): a sender's ``tx``
+records carry them, a reflector sends its own after each echo.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ from vantagepoint.errors import ToolError
 from vantagepoint.spec.tools import ResultSpec
 from vantagepoint.tools.base import RunContext, Tool
 from vantagepoint.tools.owdwire import (
+    FOLLOW_UP,
     HEADER,
     REFLECTED,
     Probe,
     enable_timestamps,
+    enable_tx_timestamps,
     receive,
     session_id,
+    tx_timestamp,
 )
 from vantagepoint.tools.realtime import realtime
 
@@ -118,6 +123,10 @@ class UdpOwd(Tool):
             sock.close()
             raise ToolError(f"cannot open UDP port {address[1]}: {exc.strerror}") from exc
         self.kernel_timestamps = enable_timestamps(sock)
+        sends = self.config["role"] == "sender" or self.config["reflect"]
+        self.tx_stamps = sends and enable_tx_timestamps(sock)
+        self.wire_sent: dict[int, int] = {}  # sender: seq -> kernel transmit time
+        self.wire_back: dict[int, int] = {}  # sender: seq -> the reflector's, by follow-up
         return sock
 
     def run(self, ctx: RunContext) -> None:
@@ -156,8 +165,15 @@ class UdpOwd(Tool):
         ctx.emit("received", got)
 
     def _reflect(self, probe: Probe, addr, t_recv: int, size: int) -> None:
+        """Echo the probe; then its kernel transmit time in a follow-up (two-step)."""
         echo = Probe(probe.session, probe.seq, probe.t_send, REFLECTED, t_recv, time.time_ns())
         self.sock.sendto(echo.pack(size), addr)
+        wire = tx_timestamp(self.sock) if self.tx_stamps else None
+        if wire is not None:
+            follow = Probe(probe.session, probe.seq, probe.t_send, REFLECTED | FOLLOW_UP,
+                           t_recv, wire)
+            self.sock.sendto(follow.pack(HEADER.size), addr)
+            tx_timestamp(self.sock)  # its own stamp: drained, never read as data
 
     # ---- sender -------------------------------------------------------------
 
@@ -186,7 +202,9 @@ class UdpOwd(Tool):
             t_send = time.time_ns()
             self.sock.sendto(Probe(self.session, seq, t_send).pack(self.config["size"]),
                              self.peer)
-            ctx.emit("tx", {"seq": seq, "t_send_ns": t_send}, ts=t_send / NS)
+            wire = tx_timestamp(self.sock) if self.tx_stamps else None
+            self.wire_sent[seq] = wire or t_send
+            ctx.emit("tx", {"seq": seq, "t_send_ns": wire or t_send}, ts=t_send / NS)
             seq += 1
         return seq
 
@@ -204,7 +222,11 @@ class UdpOwd(Tool):
     def _take_echo(self, echoes: dict) -> None:
         data, _addr, t_back = receive(self.sock)
         probe = Probe.unpack(data)
-        if probe is not None and probe.session == self.session and probe.flags & REFLECTED:
+        if probe is None or probe.session != self.session or not probe.flags & REFLECTED:
+            return
+        if probe.flags & FOLLOW_UP:
+            self.wire_back[probe.seq] = probe.t_reflect_send
+        else:
             echoes.setdefault(probe.seq, (probe, t_back))
 
     def _drain(self, echoes: dict, until: float) -> None:
@@ -216,9 +238,11 @@ class UdpOwd(Tool):
         for seq in sorted(echoes):
             probe, t_back = echoes[seq]
             ts = probe.t_send / NS
-            ctx.emit("rtt_ms", (t_back - probe.t_send) / 1e6, ts=ts)
-            ctx.emit("owd_up_ms", (probe.t_reflect_recv - probe.t_send) / 1e6, ts=ts)
-            ctx.emit("owd_down_ms", (t_back - probe.t_reflect_send) / 1e6, ts=ts)
+            out = self.wire_sent.get(seq, probe.t_send)
+            back = self.wire_back.get(seq, probe.t_reflect_send)
+            ctx.emit("rtt_ms", (t_back - out) / 1e6, ts=ts)
+            ctx.emit("owd_up_ms", (probe.t_reflect_recv - out) / 1e6, ts=ts)
+            ctx.emit("owd_down_ms", (t_back - back) / 1e6, ts=ts)
         ctx.emit("received", len(echoes))
         if sent:
             ctx.emit("loss_pct", 100.0 * (sent - len(echoes)) / sent)
