@@ -168,12 +168,21 @@ class UdpOwd(Tool):
         """Echo the probe; then its kernel transmit time in a follow-up (two-step)."""
         echo = Probe(probe.session, probe.seq, probe.t_send, REFLECTED, t_recv, time.time_ns())
         self.sock.sendto(echo.pack(size), addr)
-        wire = tx_timestamp(self.sock) if self.tx_stamps else None
+        wire = self._wire_time()
         if wire is not None:
             follow = Probe(probe.session, probe.seq, probe.t_send, REFLECTED | FOLLOW_UP,
                            t_recv, wire)
             self.sock.sendto(follow.pack(HEADER.size), addr)
-            tx_timestamp(self.sock)  # its own stamp: drained, never read as data
+            self._wire_time()  # its own stamp: drained, never read as data
+
+    def _wire_time(self) -> int | None:
+        """The kernel's transmit time of the datagram just sent, while the device gives
+        them (one that does not is not asked again: each ask may wait up to 1 ms)."""
+        if not self.tx_stamps:
+            return None
+        wire = tx_timestamp(self.sock)
+        self.tx_stamps = wire is not None
+        return wire
 
     # ---- sender -------------------------------------------------------------
 
@@ -202,7 +211,7 @@ class UdpOwd(Tool):
             t_send = time.time_ns()
             self.sock.sendto(Probe(self.session, seq, t_send).pack(self.config["size"]),
                              self.peer)
-            wire = tx_timestamp(self.sock) if self.tx_stamps else None
+            wire = self._wire_time()
             self.wire_sent[seq] = wire or t_send
             ctx.emit("tx", {"seq": seq, "t_send_ns": wire or t_send}, ts=t_send / NS)
             seq += 1

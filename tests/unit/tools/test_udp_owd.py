@@ -106,3 +106,26 @@ def test_send_schedule_keeps_absolute_deadlines():
 ])
 def test_bad_config_is_refused(config):
     assert refusal(UdpOwd, config)
+
+
+def test_kernel_transmit_stamp_falls_between_the_send_and_its_arrival():
+    import socket
+    import time
+
+    from vantagepoint.tools.owdwire import (
+        enable_timestamps,
+        enable_tx_timestamps,
+        receive,
+        tx_timestamp,
+    )
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx:
+        rx.bind(("127.0.0.1", 0))
+        assert enable_tx_timestamps(tx) and enable_timestamps(rx)
+        before = time.time_ns()
+        tx.sendto(b"x" * 64, rx.getsockname())
+        wire = tx_timestamp(tx)
+        _, _, arrived = receive(rx)
+    assert wire is not None and before <= wire <= arrived
+    assert tx_timestamp(tx) is None  # the error queue was drained
