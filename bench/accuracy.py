@@ -14,9 +14,10 @@ Prints one figure per line:
 
 The schedule is read at the receiver (kernel receive timestamps over a plain
 link), not from the sender's own account (send_error_pct_senders_own gives that
-one, for comparison); send_lost counts probes that never arrived. Needs root (it builds a testbed with
-the prefix ``vpa-``); run it under `flock /tmp/vp-testbed.lock`, one testbed per
-host. `--tiny` runs every part small (the smoke test).
+one, from its kernel transmit stamps, for comparison); send_lost counts probes
+that never arrived. Needs root (it builds a testbed with the prefix ``vpa-``);
+run it under `flock /tmp/vp-testbed.lock`, one testbed per host. `--tiny` runs
+every part small (the smoke test).
 
 Usage: python bench/accuracy.py [--tiny] [--pings N] [--probes N] [--goodput-seconds S]
 """
@@ -129,18 +130,24 @@ def send_schedule(bed: Testbed, count: int, interval: float) -> dict[str, float]
     sender = start_tool(bed, "n2", "udp-owd", {
         "role": "sender", "session": "sched", "target": address(bed, "n3", "op1"),
         "port": port, "count": count, "interval": interval}, "op1", seconds)
-    sent = [v["t_send_ns"] for v, _ in results(sender)["tx"]]
+    sent = {v["seq"]: v["t_send_ns"] for v, _ in results(sender)["tx"]}
     arrived = {v["seq"]: v["t_recv_ns"] for v, _ in results(receiver)["rx"]}
     step = interval * 1e9
-    own = [abs(t - sent[0] - k * step) for k, t in enumerate(sent)]  # the sender's account
-    # The grid's origin is the earliest arrival against it, so every error is >= 0 and
-    # the path's own variation counts as lateness (conservative).
-    origin = min(t - k * step for k, t in arrived.items())
-    errors = [arrived[k] - origin - k * step for k in sorted(arrived)]
-    return {"send_error_pct": 100 * statistics.fmean(abs(e) for e in errors) / step,
+    errors = lateness(arrived, step)
+    return {"send_error_pct": 100 * statistics.fmean(errors) / step,
             "send_late_pct": 100 * sum(e > step / 2 for e in errors) / count,
             "send_lost": float(count - len(arrived)),
-            "send_error_pct_senders_own": 100 * statistics.fmean(own) / step}
+            "send_error_pct_senders_own": 100 * statistics.fmean(lateness(sent, step)) / step}
+
+
+def lateness(times: dict[int, int], step: float) -> list[float]:
+    """How late each probe k was against the grid origin + k * step, in ns.
+
+    The origin is the earliest time against the grid, so every value is >= 0 and
+    the path's own variation counts as lateness (conservative).
+    """
+    origin = min(t - k * step for k, t in times.items())
+    return [times[k] - origin - k * step for k in sorted(times)]
 
 
 def owd_error(bed: Testbed, count: int, interval: float) -> float:
