@@ -26,6 +26,7 @@ from vantagepoint.tools.owdwire import (
     HEADER,
     REFLECTED,
     Probe,
+    drain_tx_timestamps,
     enable_timestamps,
     enable_tx_timestamps,
     receive,
@@ -125,6 +126,8 @@ class UdpOwd(Tool):
         self.kernel_timestamps = enable_timestamps(sock)
         sends = self.config["role"] == "sender" or self.config["reflect"]
         self.tx_stamps = sends and enable_tx_timestamps(sock)
+        self.sends, self.tx_misses = 0, 0
+        sock.setblocking(False)  # select() also wakes for queued transmit stamps
         self.wire_sent: dict[int, int] = {}  # sender: seq -> kernel transmit time
         self.wire_back: dict[int, int] = {}  # sender: seq -> the reflector's, by follow-up
         return sock
@@ -153,7 +156,10 @@ class UdpOwd(Tool):
         while not ctx.stopping:
             if not select.select([self.sock], [], [], min(0.2, ctx.remaining))[0]:
                 continue
-            data, addr, t_recv = receive(self.sock)
+            datagram = self._read()
+            if datagram is None:
+                continue
+            data, addr, t_recv = datagram
             probe = Probe.unpack(data)
             if probe is None or probe.session != self.session or probe.flags & REFLECTED:
                 continue
@@ -167,22 +173,32 @@ class UdpOwd(Tool):
     def _reflect(self, probe: Probe, addr, t_recv: int, size: int) -> None:
         """Echo the probe; then its kernel transmit time in a follow-up (two-step)."""
         echo = Probe(probe.session, probe.seq, probe.t_send, REFLECTED, t_recv, time.time_ns())
-        self.sock.sendto(echo.pack(size), addr)
-        wire = self._wire_time()
+        wire = self._send_stamped(echo.pack(size), addr)
         if wire is not None:
             follow = Probe(probe.session, probe.seq, probe.t_send, REFLECTED | FOLLOW_UP,
                            t_recv, wire)
             self.sock.sendto(follow.pack(HEADER.size), addr)
-            self._wire_time()  # its own stamp: drained, never read as data
+            self.sends += 1  # its stamp is drained unread
 
-    def _wire_time(self) -> int | None:
-        """The kernel's transmit time of the datagram just sent, while the device gives
-        them (one that does not is not asked again: each ask may wait up to 1 ms)."""
+    def _send_stamped(self, data: bytes, addr) -> int | None:
+        """Send; the kernel's transmit time of it, while the device gives them (after
+        three misses in a row it is not asked again: each ask may wait up to 1 ms)."""
+        self.sock.sendto(data, addr)
+        ident, self.sends = self.sends, self.sends + 1
         if not self.tx_stamps:
             return None
-        wire = tx_timestamp(self.sock)
-        self.tx_stamps = wire is not None
+        wire = tx_timestamp(self.sock, ident)
+        self.tx_misses = 0 if wire is not None else self.tx_misses + 1
+        self.tx_stamps = self.tx_misses < 3
         return wire
+
+    def _read(self) -> tuple[bytes, tuple, int] | None:
+        """One datagram, or None when only transmit stamps were queued (drained)."""
+        try:
+            return receive(self.sock)
+        except BlockingIOError:
+            drain_tx_timestamps(self.sock)
+            return None
 
     # ---- sender -------------------------------------------------------------
 
@@ -209,9 +225,8 @@ class UdpOwd(Tool):
             if ctx.stopping:
                 break
             t_send = time.time_ns()
-            self.sock.sendto(Probe(self.session, seq, t_send).pack(self.config["size"]),
-                             self.peer)
-            wire = self._wire_time()
+            wire = self._send_stamped(Probe(self.session, seq, t_send).pack(
+                self.config["size"]), self.peer)
             self.wire_sent[seq] = wire or t_send
             ctx.emit("tx", {"seq": seq, "t_send_ns": wire or t_send}, ts=t_send / NS)
             seq += 1
@@ -229,7 +244,10 @@ class UdpOwd(Tool):
                     self._take_echo(echoes)
 
     def _take_echo(self, echoes: dict) -> None:
-        data, _addr, t_back = receive(self.sock)
+        got = self._read()
+        if got is None:
+            return
+        data, _addr, t_back = got
         probe = Probe.unpack(data)
         if probe is None or probe.session != self.session or not probe.flags & REFLECTED:
             return
