@@ -7,12 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.testbed.conftest import IN_CI, _missing
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
-def _run(script: str, *args: str) -> dict[str, str]:
+def _run(script: str, *args: str, timeout: float = 180) -> dict[str, str]:
     out = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True,
-                         text=True, timeout=180)
+                         text=True, timeout=timeout)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
     assert lines and all(re.fullmatch(r"[a-z0-9_]+=\S+", line) for line in lines), lines
@@ -78,3 +82,19 @@ def test_studies_bench_runs():
     names = ["study_create_ms", "study_rerun_ms", "anonymise_ipv4_per_s",
              "anonymise_ipv6_per_s", "convert_per_s"]
     assert all(float(figures[name]) > 0 for name in names), figures
+
+
+def test_accuracy_bench_runs():
+    """Needs root (a testbed); run it under `flock /tmp/vp-testbed.lock`."""
+    reason = _missing()
+    if reason and IN_CI:
+        pytest.fail(reason + " (CI=true: the accuracy bench must run)")
+    if reason:
+        pytest.skip(reason)
+    figures = _run("accuracy.py", "--tiny", timeout=400)
+    names = ["ping_vs_iputils_median_us", "send_error_pct", "send_late_pct",
+             "owd_error_median_ms", "owd_rtt_closure_us", "goodput_ratio_10mbit",
+             "goodput_ratio_50mbit"]
+    assert set(names) <= set(figures), figures
+    assert all(0 < float(figures[f"goodput_ratio_{r}mbit"]) <= 1.05 for r in (10, 50))
+    assert float(figures["owd_error_median_ms"]) < 5, figures  # of a 20 ms delay

@@ -5,7 +5,9 @@ the node's veth ends on link A, the bridge's on link B, and this process moves
 every Ethernet frame between them through AF_PACKET sockets, holding each one
 until its due time. One thread, one heap of (due, seq, side, frame); it sleeps
 in select() until the next due time less SPIN_NS and busy-waits the rest, so a
-frame leaves within tens of microseconds of its deadline.
+frame leaves within tens of microseconds of its deadline. A frame's delay runs
+from the kernel's receive timestamp (SO_TIMESTAMPNS), not from when this
+process got around to reading it, so a late wake-up does not lengthen it.
 
     python -m vantagepoint.testbed.emulator --a e1o0a --b e1o0b --delay-ms 20
 """
@@ -20,6 +22,7 @@ import os
 import random
 import select
 import socket
+import struct
 import sys
 import time
 from dataclasses import dataclass, field
@@ -32,6 +35,9 @@ PACKET_IGNORE_OUTGOING = 23
 PACKET_OUTGOING = 4
 SO_RCVBUFFORCE = 33
 SO_SNDBUFFORCE = 32
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+TIMESPEC = struct.Struct("qq")
+ANCILLARY = socket.CMSG_SPACE(TIMESPEC.size)
 PR_SET_TIMERSLACK = 29
 SPIN_NS = 150_000  # busy-wait the last 150 us before a deadline
 IDLE_S = 1.0
@@ -55,9 +61,27 @@ def open_side(device: str) -> socket.socket:
         sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
     except OSError:
         pass  # older kernels: frames we send are recognised by their packet type below
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    except OSError:
+        pass  # no arrival stamps: delays run from when a frame is read
     sock.bind((device, ETH_P_ALL))
     sock.setblocking(False)
     return sock
+
+
+def arrival_ns(ancillary: list, clock_offset_ns: int) -> int:
+    """A frame's arrival on the monotonic clock: the kernel's stamp, else now.
+
+    A stamp in the future or over a second old means the realtime clock stepped.
+    """
+    now = time.monotonic_ns()
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            sec, nsec = TIMESPEC.unpack_from(data)
+            stamp = sec * 1_000_000_000 + nsec - clock_offset_ns
+            return stamp if 0 <= now - stamp <= 1_000_000_000 else now
+    return now
 
 
 @dataclass
@@ -124,14 +148,15 @@ class Emulator:
         sock, line, out = self.sides[side], self.lines[side], 1 - side
         counts = self.stats.forwarded if side == 0 else self.stats.backward
         view = memoryview(self.buffer)
+        offset = time.time_ns() - time.monotonic_ns()  # realtime stamps -> monotonic
         for _ in range(BATCH):
             try:
-                size, address = sock.recvfrom_into(self.buffer)
+                size, ancillary, _, address = sock.recvmsg_into([self.buffer], ANCILLARY)
             except BlockingIOError:
                 return
             if address[2] == PACKET_OUTGOING:
                 continue
-            due = line.due(time.monotonic_ns())
+            due = line.due(arrival_ns(ancillary, offset))
             if due is None or len(self.heap) >= LIMIT:
                 counts[1] += 1
                 continue

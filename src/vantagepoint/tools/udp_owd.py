@@ -1,11 +1,14 @@
 """udp-owd: one-way delay, loss and delay variation (RFC 2679, 2680, 3393; TWAMP-light).
 
 A ``sender`` action sends numbered, timestamped UDP probes on an absolute-deadline
-schedule; a ``receiver`` action on another node records each probe's kernel
+schedule (at real-time priority where the node allows it, so that a busy node
+does not hold probes back); a ``receiver`` action on another node records each probe's kernel
 receive time. The core's ``owd-join`` processor joins the two halves into
 per-packet ``owd_ms``, ``loss`` and ``ipdv_ms`` and summary statistics. With
 ``reflect: true`` the receiver echoes probes back (a reflector) and the sender
-reports round-trip time and both one-way delays itself.
+reports round-trip time and both one-way delays itself. Send times are the
+kernel's transmit timestamps where it gives them (``owdwire``): a sender's ``tx``
+records carry them, a reflector sends its own after each echo.
 """
 
 from __future__ import annotations
@@ -19,13 +22,18 @@ from vantagepoint.errors import ToolError
 from vantagepoint.spec.tools import ResultSpec
 from vantagepoint.tools.base import RunContext, Tool
 from vantagepoint.tools.owdwire import (
+    FOLLOW_UP,
     HEADER,
     REFLECTED,
     Probe,
+    drain_tx_timestamps,
     enable_timestamps,
+    enable_tx_timestamps,
     receive,
     session_id,
+    tx_timestamp,
 )
+from vantagepoint.tools.realtime import realtime
 
 NS = 1_000_000_000
 SPIN_NS = 300_000  # the last stretch before a deadline is waited out by spinning
@@ -59,6 +67,9 @@ class UdpOwd(Tool):
             "reflect": {"type": "boolean", "default": False},
             "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 1.0},
         },
+        # A sender needs its receiver's address: refused at submission, not at init.
+        "if": {"properties": {"role": {"const": "sender"}}},
+        "then": {"required": ["target"]},
         "examples": [{"role": "receiver", "session": "s1", "port": 18620}],
     }
     results = [
@@ -114,10 +125,19 @@ class UdpOwd(Tool):
             sock.close()
             raise ToolError(f"cannot open UDP port {address[1]}: {exc.strerror}") from exc
         self.kernel_timestamps = enable_timestamps(sock)
+        sends = self.config["role"] == "sender" or self.config["reflect"]
+        self.tx_stamps = sends and enable_tx_timestamps(sock)
+        self.sends, self.tx_misses = 0, 0
+        sock.setblocking(False)  # select() also wakes for queued transmit stamps
+        self.wire_sent: dict[int, int] = {}  # sender: seq -> kernel transmit time
+        self.wire_back: dict[int, int] = {}  # sender: seq -> the reflector's, by follow-up
         return sock
 
     def run(self, ctx: RunContext) -> None:
-        if self.config["role"] == "receiver":
+        if self.config["role"] == "receiver" and self.config["reflect"]:
+            with realtime():  # a reflector answers at once: its turnaround is in rtt_ms
+                self._receive(ctx)
+        elif self.config["role"] == "receiver":
             self._receive(ctx)
         else:
             self._send(ctx)
@@ -137,7 +157,10 @@ class UdpOwd(Tool):
         while not ctx.stopping:
             if not select.select([self.sock], [], [], min(0.2, ctx.remaining))[0]:
                 continue
-            data, addr, t_recv = receive(self.sock)
+            datagram = self._read()
+            if datagram is None:
+                continue
+            data, addr, t_recv = datagram
             probe = Probe.unpack(data)
             if probe is None or probe.session != self.session or probe.flags & REFLECTED:
                 continue
@@ -149,31 +172,66 @@ class UdpOwd(Tool):
         ctx.emit("received", got)
 
     def _reflect(self, probe: Probe, addr, t_recv: int, size: int) -> None:
+        """Echo the probe; then its kernel transmit time in a follow-up (two-step)."""
         echo = Probe(probe.session, probe.seq, probe.t_send, REFLECTED, t_recv, time.time_ns())
-        self.sock.sendto(echo.pack(size), addr)
+        wire = self._send_stamped(echo.pack(size), addr)
+        if wire is not None:
+            follow = Probe(probe.session, probe.seq, probe.t_send, REFLECTED | FOLLOW_UP,
+                           t_recv, wire)
+            self.sock.sendto(follow.pack(HEADER.size), addr)
+            self.sends += 1  # its stamp is drained unread
+
+    def _send_stamped(self, data: bytes, addr) -> int | None:
+        """Send; the kernel's transmit time of it, while the device gives them (after
+        three misses in a row it is not asked again: each ask may wait up to 1 ms)."""
+        self.sock.sendto(data, addr)
+        ident, self.sends = self.sends, self.sends + 1
+        if not self.tx_stamps:
+            return None
+        wire = tx_timestamp(self.sock, ident)
+        self.tx_misses = 0 if wire is not None else self.tx_misses + 1
+        self.tx_stamps = self.tx_misses < 3
+        return wire
+
+    def _read(self) -> tuple[bytes, tuple, int] | None:
+        """One datagram, or None when only transmit stamps were queued (drained)."""
+        try:
+            return receive(self.sock)
+        except BlockingIOError:
+            drain_tx_timestamps(self.sock)
+            return None
 
     # ---- sender -------------------------------------------------------------
 
     def _send(self, ctx: RunContext) -> None:
+        echoes: dict[int, tuple[Probe, int]] = {}
+        with realtime() as granted:
+            ctx.log(f"udp-owd sender to {self.config['target']}:{self.config['port']} every "
+                    f"{self.config['interval']:g} s"
+                    + ("" if granted else " (no real-time priority: a busy node may delay "
+                                          "probes)"))
+            seq = self._send_schedule(ctx, echoes)
+        if self.config["reflect"]:
+            self._drain(echoes, time.monotonic() + self.config["timeout"])
+            self._report_round_trips(ctx, echoes, seq)
+        ctx.emit("sent", seq)
+
+    def _send_schedule(self, ctx: RunContext, echoes: dict) -> int:
+        """Send probe k at start + k * interval (absolute deadlines); how many were sent."""
         interval_ns = round(self.config["interval"] * NS)
         count = self.config.get("count")
-        echoes: dict[int, tuple[Probe, int]] = {}
         start, seq = time.time_ns(), 0
-        ctx.log(f"udp-owd sender to {self.config['target']}:{self.config['port']} every "
-                f"{self.config['interval']:g} s")
         while not ctx.stopping and (count is None or seq < count):
             self._wait_until(start + seq * interval_ns, ctx, echoes)
             if ctx.stopping:
                 break
             t_send = time.time_ns()
-            self.sock.sendto(Probe(self.session, seq, t_send).pack(self.config["size"]),
-                             self.peer)
-            ctx.emit("tx", {"seq": seq, "t_send_ns": t_send}, ts=t_send / NS)
+            wire = self._send_stamped(Probe(self.session, seq, t_send).pack(
+                self.config["size"]), self.peer)
+            self.wire_sent[seq] = wire or t_send
+            ctx.emit("tx", {"seq": seq, "t_send_ns": wire or t_send}, ts=t_send / NS)
             seq += 1
-        if self.config["reflect"]:
-            self._drain(echoes, time.monotonic() + self.config["timeout"])
-            self._report_round_trips(ctx, echoes, seq)
-        ctx.emit("sent", seq)
+        return seq
 
     def _wait_until(self, deadline_ns: int, ctx: RunContext, echoes: dict) -> None:
         """Sleep (reading echoes meanwhile) until the deadline, spinning the last stretch."""
@@ -187,9 +245,16 @@ class UdpOwd(Tool):
                     self._take_echo(echoes)
 
     def _take_echo(self, echoes: dict) -> None:
-        data, _addr, t_back = receive(self.sock)
+        got = self._read()
+        if got is None:
+            return
+        data, _addr, t_back = got
         probe = Probe.unpack(data)
-        if probe is not None and probe.session == self.session and probe.flags & REFLECTED:
+        if probe is None or probe.session != self.session or not probe.flags & REFLECTED:
+            return
+        if probe.flags & FOLLOW_UP:
+            self.wire_back[probe.seq] = probe.t_reflect_send
+        else:
             echoes.setdefault(probe.seq, (probe, t_back))
 
     def _drain(self, echoes: dict, until: float) -> None:
@@ -201,9 +266,11 @@ class UdpOwd(Tool):
         for seq in sorted(echoes):
             probe, t_back = echoes[seq]
             ts = probe.t_send / NS
-            ctx.emit("rtt_ms", (t_back - probe.t_send) / 1e6, ts=ts)
-            ctx.emit("owd_up_ms", (probe.t_reflect_recv - probe.t_send) / 1e6, ts=ts)
-            ctx.emit("owd_down_ms", (t_back - probe.t_reflect_send) / 1e6, ts=ts)
+            out = self.wire_sent.get(seq, probe.t_send)
+            back = self.wire_back.get(seq, probe.t_reflect_send)
+            ctx.emit("rtt_ms", (t_back - out) / 1e6, ts=ts)
+            ctx.emit("owd_up_ms", (probe.t_reflect_recv - out) / 1e6, ts=ts)
+            ctx.emit("owd_down_ms", (t_back - back) / 1e6, ts=ts)
         ctx.emit("received", len(echoes))
         if sent:
             ctx.emit("loss_pct", 100.0 * (sent - len(echoes)) / sent)

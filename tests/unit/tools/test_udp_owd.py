@@ -106,3 +106,28 @@ def test_send_schedule_keeps_absolute_deadlines():
 ])
 def test_bad_config_is_refused(config):
     assert refusal(UdpOwd, config)
+
+
+def test_kernel_transmit_stamp_falls_between_the_send_and_its_arrival():
+    import socket
+    import time
+
+    from vantagepoint.tools.owdwire import (
+        enable_timestamps,
+        enable_tx_timestamps,
+        receive,
+        tx_timestamp,
+    )
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx:
+        rx.bind(("127.0.0.1", 0))
+        assert enable_tx_timestamps(tx) and enable_timestamps(rx)
+        before = time.time_ns()
+        for _ in range(2):  # datagrams 0 and 1: the stamp of 1 is asked for
+            tx.sendto(b"x" * 64, rx.getsockname())
+        wire = tx_timestamp(tx, 1)
+        _, _, arrived = receive(rx)
+        _, _, arrived = receive(rx)
+        assert tx_timestamp(tx, 1) is None  # the error queue was drained
+    assert wire is not None and before <= wire <= arrived

@@ -1,4 +1,5 @@
-"""`vantage demo`: start a local testbed, run a short ping study, show it, stop."""
+"""`vantage demo`: run a short ping study and show it: on a virtual testbed as root,
+else on a local core and agent over loopback."""
 
 import shutil
 import tempfile
@@ -9,6 +10,12 @@ from typing import Annotated
 import typer
 
 from vantagepoint.cli.commands._common import errors_reported, fail, out, say_error
+from vantagepoint.cli.commands._demo_testbed import (
+    DESCRIPTION,
+    target,
+    testbed,
+    why_not_testbed,
+)
 from vantagepoint.cli.commands._local import (
     LOCAL_NODE,
     LocalStack,
@@ -20,6 +27,7 @@ from vantagepoint.cli.commands._local import (
 from vantagepoint.cli.commands._output import print_logs, summary_table
 from vantagepoint.cli.commands._watch import watch
 from vantagepoint.client import Client, Execution, Scenario
+from vantagepoint.testbed.errors import TestbedError
 from vantagepoint.wire import ExecState
 
 PING_RESULTS = ["rtt_ms", "sent", "received", "loss_pct", "rtt_min_ms", "rtt_avg_ms",
@@ -30,15 +38,16 @@ LOAD_PATTERN = r"^(?P<load1>[0-9.]+) (?P<load5>[0-9.]+)"
 LOAD_ARGV = ["sh", "-c", "while :; do cat /proc/loadavg; sleep {every}; done"]
 
 
-def demo_scenario() -> Scenario:
-    """Ping the loopback address and, beside it, wrap a shell loop with the command tool."""
-    scenario = Scenario("demo", description="Round-trip times to 127.0.0.1 and node load",
-                        tags=["demo"])
-    task = scenario.task("loopback")
-    task.action("ping", node=LOCAL_NODE, tool="ping",
-                config={"target": "127.0.0.1", "interval": 0.2}, results=PING_RESULTS,
+def demo_scenario(node: str = LOCAL_NODE, target: str = "127.0.0.1",
+                  interface: str | None = None, name: str = "demo",
+                  description: str = "Round-trip times to 127.0.0.1 and node load") -> Scenario:
+    """Ping a target and, beside it, wrap a shell loop with the command tool."""
+    scenario = Scenario(name, description=description, tags=["demo"])
+    task = scenario.task("probe")
+    task.action("ping", node=node, tool="ping", interface=interface,
+                config={"target": target, "interval": 0.2}, results=PING_RESULTS,
                 conditions=["rtt_ms > 200"])
-    task.action("load", node=LOCAL_NODE, tool="command",
+    task.action("load", node=node, tool="command",
                 config={"argv": LOAD_ARGV, "vars": {"every": 1},
                         "parse": [{"pattern": LOAD_PATTERN,
                                    "types": {"load1": "number", "load5": "number"}}]},
@@ -58,12 +67,13 @@ def wait_for_node(client: Client, stack: LocalStack, timeout: float = 30.0) -> N
                      f"see {stack.data / 'agent.log'}")
 
 
-def _study(stack: LocalStack, duration: float) -> Execution:
+def _study(url: str, token: str, scenario: Scenario, duration: float,
+           stack: LocalStack | None = None) -> Execution:
     """Submit and run the demo scenario, then print its log and result summary."""
-    with Client(stack.url, stack.admin_token) as client, errors_reported(stack.url):
-        out.print(f"core at {stack.url}; waiting for node {LOCAL_NODE!r}")
-        wait_for_node(client, stack)
-        scenario = demo_scenario()
+    with Client(url, token) as client, errors_reported(url):
+        if stack is not None:
+            out.print(f"core at {url}; waiting for node {LOCAL_NODE!r}")
+            wait_for_node(client, stack)
         client.submit(scenario)
         execution = watch(client.start(scenario.name, duration), out, timeout=duration + 120)
         out.rule("execution log")
@@ -77,15 +87,18 @@ def demo(
         "--data", show_default=False, help="Data directory (default: a fresh temporary one).",
     )] = None,
     duration: Annotated[float, typer.Option("--duration", min=1, help="Seconds to measure.")] = 5,
+    loopback: Annotated[bool, typer.Option(
+        "--loopback", help="Use one local agent on loopback even as root.",
+    )] = False,
 ) -> None:
-    """Start a local core and agent, run a short ping study, show its results, stop."""
+    """Run a short ping study and show its results: on a two-node virtual testbed when
+    run as root, else on a local core and agent over loopback."""
     temporary = data is None
     where = Path(tempfile.mkdtemp(prefix="vantage-demo-")) if data is None else data
     interrupt_on_sigterm()
     try:
-        with local_stack(where, "127.0.0.1", free_port()) as stack:
-            execution = _study(stack, duration)
-    except (StackError, TimeoutError) as exc:
+        execution = _on_testbed(where, duration, loopback) or _on_loopback(where, duration)
+    except (StackError, TimeoutError, TestbedError) as exc:
         fail(f"{exc}\n(the demo's files are in {where})")
     except KeyboardInterrupt:
         say_error(f"interrupted (the demo's files are in {where})")
@@ -96,6 +109,24 @@ def demo(
     if temporary:
         shutil.rmtree(where, ignore_errors=True)
     out.print("[green]demo finished[/]")
+
+
+def _on_testbed(where: Path, duration: float, loopback: bool) -> Execution | None:
+    """The study on a two-node testbed; None (nothing done) where it cannot run."""
+    reason = "--loopback" if loopback else why_not_testbed()
+    if reason:
+        out.print(f"loopback demo ({reason}; as root it runs on a virtual testbed)")
+        return None
+    out.print("building a two-node virtual testbed (network namespaces, emulated link)")
+    with testbed(where) as bed:
+        out.print(f"core at {bed.core_url}; nodes n1 and n2 online")
+        scenario = demo_scenario("n1", target(bed), "op0", "demo-testbed", DESCRIPTION)
+        return _study(bed.core_url, bed.admin_token, scenario, duration)
+
+
+def _on_loopback(where: Path, duration: float) -> Execution:
+    with local_stack(where, "127.0.0.1", free_port()) as stack:
+        return _study(stack.url, stack.admin_token, demo_scenario(), duration, stack)
 
 
 def register(app: typer.Typer) -> None:

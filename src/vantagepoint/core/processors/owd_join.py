@@ -63,7 +63,8 @@ def _join(sent: dict, got: dict, receiver: dict, error: float | None) -> list[De
         if rx is None:
             previous = None
             continue
-        owd = (rx["t_recv_ns"] - rx["t_send_ns"]) / 1e6
+        # The sender's record holds the kernel's transmit time where it had one.
+        owd = (rx["t_recv_ns"] - sent[seq]["t_send_ns"]) / 1e6
         owds.append(owd)
         ipdv = None if previous is None else owd - previous
         previous = owd
