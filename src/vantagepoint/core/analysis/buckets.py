@@ -4,9 +4,9 @@ min, max and mean, so a spike inside a bucket survives the downsampling."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import Integer, bindparam, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from vantagepoint.core.analysis.selection import Selection, group_columns
@@ -45,21 +45,21 @@ def time_range(db: Session, sel: Selection) -> tuple[float, float] | None:
 
 def bucketize(db: Session, sel: Selection, keys: list[str],
               count: int) -> dict[Key, list[Bucket]]:
-    """Non-empty buckets per group, in time order; ``sel`` must bound since and until."""
+    """Non-empty buckets per group, in time order; ``sel`` must bound since and until.
+
+    PostgreSQL groups by the bucket index in one query (a hash aggregate). SQLite
+    would sort every row for that GROUP BY; one indexed range query per bucket reads
+    the same rows in index order and sorts nothing, which is about twice as fast.
+    """
     assert sel.since is not None and sel.until is not None
-    width = (sel.until - sel.since) / count
-    position = (Result.ts - sel.since) / width
-    postgres = db.get_bind().dialect.name == "postgresql"
-    # CAST truncates on SQLite (positions are never negative) but rounds on PostgreSQL.
-    index = cast(func.floor(position) if postgres else position, Integer).label("b")
     groups = group_columns(db, sel, keys)
-    value = Result.value_num
-    query = (select(*groups, index, func.count(), func.count(value), func.min(value),
-                    func.max(value), func.avg(value))
-             .where(*sel.where()).group_by(*groups, index))
+    if db.get_bind().dialect.name == "postgresql":
+        rows = _grouped(db, sel, groups, count)
+    else:
+        rows = _per_bucket(db, sel, groups, count)
     series: dict[Key, dict[int, Bucket]] = {}
     n = len(groups)
-    for row in db.execute(query):
+    for row in rows:
         bucket = Bucket(min(row[n], count - 1), *row[n + 1:])
         found = series.setdefault(tuple(row[:n]), {})
         if bucket.index in found:  # a value a rounding error put one bucket past the end
@@ -67,3 +67,32 @@ def bucketize(db: Session, sel: Selection, keys: list[str],
         else:
             found[bucket.index] = bucket
     return {key: [b[i] for i in sorted(b)] for key, b in series.items()}
+
+
+def _figures():
+    value = Result.value_num
+    return [func.count(), func.count(value), func.min(value), func.max(value), func.avg(value)]
+
+
+def _grouped(db: Session, sel: Selection, groups, count: int):
+    width = (sel.until - sel.since) / count
+    index = cast(func.floor((Result.ts - sel.since) / width), Integer).label("b")
+    return db.execute(select(*groups, index, *_figures()).where(*sel.where())
+                      .group_by(*groups, index))
+
+
+def _per_bucket(db: Session, sel: Selection, groups, count: int):
+    lo, hi = bindparam("lo"), bindparam("hi")
+    # Only the bucket's edges bound ts, so the index range is the bucket, not the whole.
+    unbounded = replace(sel, since=None, until=None)
+    query = select(*groups, literal_column("0"), *_figures()).where(
+        *unbounded.where(), Result.ts >= lo, Result.ts < hi)
+    if groups:
+        query = query.group_by(*groups)
+    edges = [sel.since + i * (sel.until - sel.since) / count for i in range(count)]
+    edges.append(sel.until)
+    n = len(groups)
+    for i in range(count):
+        for row in db.execute(query, {"lo": edges[i], "hi": edges[i + 1]}):
+            if row[n + 1]:
+                yield (*row[:n], i, *row[n + 1:])
