@@ -23,6 +23,8 @@ from vantagepoint.core.api import (
     specs,
     users,
 )
+from vantagepoint.core.api import analysis as analysis_api
+from vantagepoint.core.api import export as export_api
 from vantagepoint.core.bootstrap import ensure_admin
 from vantagepoint.core.duties import Coordinator
 from vantagepoint.core.processors import load_processors
@@ -77,6 +79,9 @@ def api_router() -> APIRouter:
         router.include_router(module.router)
     for spec_router in specs.routers:
         router.include_router(spec_router)
+    # Analysis and export (issue 6).
+    for module in (analysis_api, export_api):
+        router.include_router(module.router)
     return router
 
 

@@ -117,6 +117,7 @@ def test_single_values_and_empty_selections(sessions, owners):
     with sessions() as db:
         [stats] = summarize(db, Selection("one"), [], [50, 99])
         assert summarize(db, Selection("none"), ["node"], [50]) == []
+        assert summarize(db, Selection("none"), [], [50]) == []
     assert (stats.count, stats.stddev, stats.percentiles) == (1, None, {50: 4.5, 99: 4.5})
 
 

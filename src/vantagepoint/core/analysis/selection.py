@@ -45,20 +45,21 @@ class Selection:
     def named(self, name: str | None) -> Selection:
         return replace(self, name=name)
 
-    def where(self, numeric: bool = False) -> list[ColumnElement[bool]]:
-        """The WHERE clauses; ``numeric`` keeps only results with a number."""
+    def where(self, numeric: bool = False, model=Result) -> list[ColumnElement[bool]]:
+        """The WHERE clauses on results (or logs: ``model=LogEntry``, which have no name);
+        ``numeric`` keeps only results with a number."""
         clauses = [column == value for column, value in (
-            (Result.name, self.name), (Result.execution_id, self.execution),
-            (Result.node_name, self.node), (Result.action, self.action)) if value is not None]
+            (getattr(model, "name", None), self.name), (model.execution_id, self.execution),
+            (model.node_name, self.node), (model.action, self.action)) if value is not None]
         if self.since is not None:
-            clauses.append(Result.ts >= self.since)
+            clauses.append(model.ts >= self.since)
         if self.until is not None:
-            clauses.append(Result.ts < self.until)
+            clauses.append(model.ts < self.until)
         if self.owner_id is not None:
-            clauses.append(Result.execution_id.in_(
+            clauses.append(model.execution_id.in_(
                 select(Execution.id).where(Execution.owner_id == self.owner_id)))
         if numeric:
-            clauses.append(Result.value_num.is_not(None))
+            clauses.append(model.value_num.is_not(None))
         return clauses
 
 

@@ -55,12 +55,14 @@ def summarize(db: Session, sel: Selection, keys: list[str],
     """Statistics of ``sel`` per combination of ``keys``, ordered by key."""
     postgres = db.get_bind().dialect.name == "postgresql"
     groups = group_columns(db, sel, keys)
+    rows = db.execute(_aggregate(sel, groups, percentiles, postgres))
+    # An aggregate without GROUP BY answers one row even over no results: drop it.
     found = {row[:len(keys)]: _group(row, len(keys), percentiles, postgres)
-             for row in db.execute(_aggregate(sel, groups, percentiles, postgres))}
+             for row in rows if row[len(keys)]}
     if percentiles and not postgres:
         _ranked_percentiles(db, sel, groups, percentiles, found)
     _loss(db, sel, groups, found)
-    return [found[k] for k in sorted(found, key=_sortable)]
+    return [found[k] for k in sorted(found, key=key_order)]
 
 
 def _aggregate(sel: Selection, groups, percentiles: list[float], postgres: bool):
@@ -150,7 +152,7 @@ def _loss(db: Session, sel: Selection, groups, found: dict[Key, GroupStats]) -> 
             setattr(stats, row[width], int(row[width + 1]))
 
 
-def _sortable(key: Key) -> tuple:
+def key_order(key: Key) -> tuple:
     """Order keys with None last and without comparing numbers to strings."""
     return tuple((v is None, isinstance(v, str), v if v is not None else 0) for v in key)
 

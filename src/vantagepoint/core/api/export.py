@@ -1,0 +1,73 @@
+"""Exports: results and logs as CSV or Parquet, ping and traceroute runs as Atlas JSON.
+
+Only rows from executions the caller may see; streamed, so any size fits.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+
+from vantagepoint.core.analysis import atlas, export
+from vantagepoint.core.analysis.selection import Selection
+from vantagepoint.core.api.deps import CurrentUser
+from vantagepoint.errors import Invalid, Problem
+from vantagepoint.spec.tools import NAME_PATTERN
+
+router = APIRouter(prefix="/export", tags=["export"])
+Format = Literal["csv", "parquet"]
+
+
+def export_selection(user: CurrentUser,
+                     name: str | None = Query(None, pattern=NAME_PATTERN,
+                                              description="One result name (type)."),
+                     execution: int | None = None, node: str | None = None,
+                     action: str | None = None,
+                     since: float | None = Query(None, description="Epoch s, inclusive."),
+                     until: float | None = Query(None, description="Epoch s, exclusive.")
+                     ) -> Selection:
+    """The filters, as the calling user may see them."""
+    if since is not None and until is not None and until <= since:
+        raise Invalid("the time range is empty", [Problem("query:until", "must be after since")])
+    return Selection.for_user(user, name=name, execution=execution, node=node, action=action,
+                              since=since, until=until)
+
+
+ExportSelection = Annotated[Selection, Depends(export_selection)]
+
+
+def _file(request: Request, table: str, sel: Selection, fmt: str) -> StreamingResponse:
+    body = export.stream(request.app.state.sessions, export.TABLES[table], sel, fmt)
+    stem = table if sel.name is None else f"{table}-{sel.name}"
+    return StreamingResponse(body, media_type=export.FORMATS[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{stem}.{fmt}"'})
+
+
+@router.get("/results", summary="Export results as CSV or Parquet",
+            response_class=StreamingResponse)
+def export_results(request: Request, sel: ExportSelection,
+                   format: Format = "csv") -> StreamingResponse:
+    """Columns id, execution, node, action, name, ts, value (JSON text), value_num."""
+    return _file(request, "results", sel, format)
+
+
+@router.get("/logs", summary="Export execution logs as CSV or Parquet",
+            response_class=StreamingResponse)
+def export_logs(request: Request, sel: ExportSelection,
+                format: Format = "csv") -> StreamingResponse:
+    """Columns id, execution, node, action, ts, level, message (``name`` must be unset)."""
+    if sel.name is not None:
+        raise Invalid("logs have no result name", [Problem("query:name", "leave it unset")])
+    return _file(request, "logs", sel, format)
+
+
+@router.get("/atlas", summary="Export ping and traceroute runs as RIPE Atlas JSON",
+            response_class=StreamingResponse)
+def export_atlas(request: Request, sel: ExportSelection,
+                 type: Literal["ping", "traceroute"] | None = None) -> StreamingResponse:
+    """A JSON array of Atlas results (from the tools' ``atlas`` results); msm_id is the
+    execution, prb_id the node's id."""
+    records = atlas.records(request.app.state.sessions, sel, type)
+    return StreamingResponse(atlas.json_array(records), media_type="application/json")
