@@ -8,6 +8,7 @@ from vantagepoint.cli.commands import (
     core,
     demo,
     executions,
+    export,
     logs,
     node_status,
     node_token,
@@ -26,10 +27,12 @@ from vantagepoint.cli.commands import (
     users,
     validate,
 )
+from vantagepoint.cli.commands import stats as stats_command
 
 COMMANDS = (up, demo, core, agent, submit, validate, run, schedule, schedules, unschedule,
             calendar, executions, results, logs, nodes, node_status, tools, quota, users,
             tokens, node_token, testbed)
+COMMANDS += (stats_command, export)  # analysis and export (issue 6)
 
 app = typer.Typer(
     name="vantage",
