@@ -33,3 +33,11 @@ def test_scheduler_bench_runs():
               for size in ("10k", "100k", "1m")]
     assert set(names) <= set(figures), figures
     assert all(float(figures[name]) > 0 for name in names), figures
+
+
+def test_analysis_bench_runs():
+    figures = _run("analysis.py", "--rows", "3000", "--repeat", "1")
+    assert figures["rows"] == "3000" and figures["series_rows"] == "3000"
+    for name in ("bucket_query_ms", "percentile_query_ms", "bucket_query_user_ms",
+                 "percentile_query_user_ms"):
+        assert float(figures[name]) > 0, figures
