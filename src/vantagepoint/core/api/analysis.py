@@ -26,18 +26,25 @@ DEFAULT_PERCENTILES = "50,90,95,99"
 MAX_PERCENTILES = 20
 
 
-def selection(user: CurrentUser,
-              name: str = Query(pattern=NAME_PATTERN, description="The result name."),
-              execution: int | None = None, node: str | None = None,
-              action: str | None = None,
-              since: float | None = Query(None, description="Epoch seconds, inclusive."),
-              until: float | None = Query(None, description="Epoch seconds, exclusive.")
-              ) -> Selection:
-    """The query's filters as the calling user may see them."""
+def filters(user: CurrentUser, execution: int | None = None, node: str | None = None,
+            action: str | None = None,
+            since: float | None = Query(None, description="Epoch seconds, inclusive."),
+            until: float | None = Query(None, description="Epoch seconds, exclusive.")
+            ) -> Selection:
+    """The query's filters (no result name yet) as the calling user may see them."""
     if since is not None and until is not None and until <= since:
         raise Invalid("the time range is empty", [Problem("query:until", "must be after since")])
-    return Selection.for_user(user, name=name, execution=execution, node=node, action=action,
+    return Selection.for_user(user, name=None, execution=execution, node=node, action=action,
                               since=since, until=until)
+
+
+FiltersDep = Annotated[Selection, Depends(filters)]
+
+
+def selection(base: FiltersDep,
+              name: str = Query(pattern=NAME_PATTERN, description="The result name.")
+              ) -> Selection:
+    return base.named(name)
 
 
 SelectionDep = Annotated[Selection, Depends(selection)]

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from vantagepoint.core.analysis import atlas, export
 from vantagepoint.core.analysis.selection import Selection
-from vantagepoint.core.api.deps import CurrentUser
+from vantagepoint.core.api.analysis import FiltersDep
 from vantagepoint.errors import Invalid, Problem
 from vantagepoint.spec.tools import NAME_PATTERN
 
@@ -20,19 +20,11 @@ router = APIRouter(prefix="/export", tags=["export"])
 Format = Literal["csv", "parquet"]
 
 
-def export_selection(user: CurrentUser,
+def export_selection(base: FiltersDep,
                      name: str | None = Query(None, pattern=NAME_PATTERN,
-                                              description="One result name (type)."),
-                     execution: int | None = None, node: str | None = None,
-                     action: str | None = None,
-                     since: float | None = Query(None, description="Epoch s, inclusive."),
-                     until: float | None = Query(None, description="Epoch s, exclusive.")
+                                              description="One result name (type).")
                      ) -> Selection:
-    """The filters, as the calling user may see them."""
-    if since is not None and until is not None and until <= since:
-        raise Invalid("the time range is empty", [Problem("query:until", "must be after since")])
-    return Selection.for_user(user, name=name, execution=execution, node=node, action=action,
-                              since=since, until=until)
+    return base.named(name)
 
 
 ExportSelection = Annotated[Selection, Depends(export_selection)]
