@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, Row, cast, func, or_, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 
@@ -103,29 +103,33 @@ def _sample_stddev(n: int, shifted_sum: float, shifted_squares: float) -> float 
 
 def _ranked_percentiles(db: Session, sel: Selection, groups, percentiles: list[float],
                         found: dict[Key, GroupStats]) -> None:
-    """Exact percentiles on SQLite: rank each group's values, read the ranks needed."""
+    """Exact percentiles on SQLite: rank each group's values, read only the ranks needed.
+
+    Each group's size is known from the aggregate, so the ranks each percentile falls
+    between are computed here and the query returns just those rows.
+    """
+    ranks = {r for g in found.values() for q in percentiles for r in _around(g.numeric, q)}
+    if not ranks:
+        return
     order = Result.value_num
-    ranked = select(*groups, order.label("v"),
-                    (func.row_number().over(partition_by=groups or None, order_by=order) - 1)
-                    .label("r"),
-                    func.count().over(partition_by=groups or None).label("n"),
-                    ).where(*sel.where(numeric=True)).subquery()
-    rank, n = ranked.c.r, ranked.c.n
-    wanted = []
-    for q in percentiles:
-        low = cast((n - 1) * (q / 100), Integer)  # floor: the position is never negative
-        wanted.append(or_(rank == low, rank == low + 1))
+    rank = (func.row_number().over(partition_by=groups or None, order_by=order) - 1).label("r")
+    ranked = select(*groups, order.label("v"), rank).where(*sel.where(numeric=True)).subquery()
     width = len(groups)
+    wanted = bindparam("ranks", sorted(ranks), expanding=True, literal_execute=True)
     picked: dict[Key, dict[int, float]] = defaultdict(dict)
-    query = select(*list(ranked.c)[:width], rank, n, ranked.c.v).where(or_(*wanted))
-    sizes: dict[Key, int] = {}
-    for row in db.execute(query):
-        key = tuple(row[:width])
-        picked[key][row.r] = row.v
-        sizes[key] = row.n
+    for row in db.execute(select(ranked).where(ranked.c.r.in_(wanted))):
+        picked[tuple(row[:width])][row.r] = row.v
     for key, stats in found.items():
-        values, size = picked.get(key, {}), sizes.get(key, 0)
-        stats.percentiles = {q: _interpolate(values, size, q) for q in percentiles}
+        stats.percentiles = {q: _interpolate(picked[key], stats.numeric, q)
+                             for q in percentiles}
+
+
+def _around(n: int, q: float) -> tuple[int, ...]:
+    """The 0-based ranks the q-th percentile of n values lies between."""
+    if n == 0:
+        return ()
+    low = int((n - 1) * q / 100)
+    return (low, low + 1) if low + 1 < n else (low,)
 
 
 def _interpolate(values: dict[int, float], n: int, q: float) -> float | None:
