@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import Integer, bindparam, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from vantagepoint.core.analysis.plain import PlainQuery
 from vantagepoint.core.analysis.selection import Selection, group_columns
 from vantagepoint.core.analysis.stats import Key
 from vantagepoint.core.store.models import Result
@@ -93,12 +94,9 @@ def _per_bucket(db: Session, sel: Selection, groups, count: int):
     edges.append(sel.until)
     # Compiled once and run as plain SQL: per-statement ORM overhead would be a third
     # of the time over hundreds of small range queries.
-    conn = db.connection()
-    compiled = query.compile(dialect=conn.dialect)
-    sql, names = str(compiled), compiled.positiontup or []
+    plain = PlainQuery(db, query)
     n = len(groups)
     for i in range(count):
-        params = compiled.construct_params({"lo": edges[i], "hi": edges[i + 1]})
-        for row in conn.exec_driver_sql(sql, tuple(params[k] for k in names)):
+        for row in plain.run(lo=edges[i], hi=edges[i + 1]):
             if row[n + 1]:
                 yield (*row[:n], i, *row[n + 1:])

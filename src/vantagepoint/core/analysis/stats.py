@@ -4,9 +4,9 @@ Everything is aggregated in SQL. PostgreSQL computes the standard deviation
 (``stddev_samp``) and the percentiles (``percentile_cont``) itself. SQLite has
 neither: the deviation comes from sums of values shifted by one value of the
 series (so large offsets such as timestamps do not cancel out), and the
-percentiles from a window query that ranks the values of each group and keeps
-only the two ranks each percentile falls between; both are interpolated as
-``percentile_cont`` and numpy's default (linear) method do.
+percentiles from the group's values read off the index into compact arrays, where
+Arrow interpolates between the closest ranks as ``percentile_cont`` and numpy's
+default (linear) method do.
 
 Loss is packet loss as the tools that probe report it: ``1 - received / sent``
 over the ``sent`` and ``received`` results (ping, udp-owd) of the same group
@@ -16,14 +16,18 @@ and time range.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select
-from sqlalchemy.dialects.postgresql import array
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Row, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from vantagepoint.core.analysis.plain import PlainQuery
 from vantagepoint.core.analysis.selection import Selection, group_columns
 from vantagepoint.core.store.models import Result
 
@@ -60,7 +64,7 @@ def summarize(db: Session, sel: Selection, keys: list[str],
     found = {row[:len(keys)]: _group(row, len(keys), percentiles, postgres)
              for row in rows if row[len(keys)]}
     if percentiles and not postgres:
-        _ranked_percentiles(db, sel, groups, percentiles, found)
+        _fetched_percentiles(db, sel, groups, percentiles, found)
     _loss(db, sel, groups, found)
     return [found[k] for k in sorted(found, key=key_order)]
 
@@ -72,7 +76,7 @@ def _aggregate(sel: Selection, groups, percentiles: list[float], postgres: bool)
     if postgres:
         columns.append(func.stddev_samp(value))
         if percentiles:
-            columns.append(func.percentile_cont(array([q / 100 for q in percentiles]))
+            columns.append(func.percentile_cont(postgresql.array([q / 100 for q in percentiles]))
                            .within_group(value))
     else:
         # Any value of the series; one uncorrelated subquery, evaluated once.
@@ -101,46 +105,33 @@ def _sample_stddev(n: int, shifted_sum: float, shifted_squares: float) -> float 
     return math.sqrt(max(variance, 0.0))
 
 
-def _ranked_percentiles(db: Session, sel: Selection, groups, percentiles: list[float],
-                        found: dict[Key, GroupStats]) -> None:
-    """Exact percentiles on SQLite: rank each group's values, read only the ranks needed.
+def _fetched_percentiles(db: Session, sel: Selection, groups, percentiles: list[float],
+                         found: dict[Key, GroupStats]) -> None:
+    """Exact percentiles on SQLite, which has no percentile function.
 
-    Each group's size is known from the aggregate, so the ranks each percentile falls
-    between are computed here and the query returns just those rows.
+    The values are read straight off the covering index into 8-byte arrays, one per
+    group, and Arrow computes each percentile by linear interpolation between the
+    closest ranks (as ``percentile_cont`` and numpy do) without a full sort. Ranking in
+    SQL instead (row_number() over the values) was measured three times slower.
     """
-    ranks = {r for g in found.values() for q in percentiles for r in _around(g.numeric, q)}
-    if not ranks:
-        return
-    order = Result.value_num
-    rank = (func.row_number().over(partition_by=groups or None, order_by=order) - 1).label("r")
-    ranked = select(*groups, order.label("v"), rank).where(*sel.where(numeric=True)).subquery()
+    query = select(*groups, Result.value_num).where(*sel.where(numeric=True))
     width = len(groups)
-    wanted = bindparam("ranks", sorted(ranks), expanding=True, literal_execute=True)
-    picked: dict[Key, dict[int, float]] = defaultdict(dict)
-    for row in db.execute(select(ranked).where(ranked.c.r.in_(wanted))):
-        picked[tuple(row[:width])][row.r] = row.v
+    values: dict[Key, array] = defaultdict(lambda: array("d"))
+    rows = PlainQuery(db, query).run()
+    if not width:
+        values[()].extend(r[0] for r in rows)
+    else:
+        for row in rows:
+            values[tuple(row[:width])].append(row[width])
+    fractions = [q / 100 for q in percentiles]
     for key, stats in found.items():
-        stats.percentiles = {q: _interpolate(picked[key], stats.numeric, q)
-                             for q in percentiles}
-
-
-def _around(n: int, q: float) -> tuple[int, ...]:
-    """The 0-based ranks the q-th percentile of n values lies between."""
-    if n == 0:
-        return ()
-    low = int((n - 1) * q / 100)
-    return (low, low + 1) if low + 1 < n else (low,)
-
-
-def _interpolate(values: dict[int, float], n: int, q: float) -> float | None:
-    """The linear-interpolation percentile from the two ranks around it."""
-    if n == 0:
-        return None
-    position = (n - 1) * q / 100
-    low = int(position)
-    if low + 1 >= n:
-        return values[low]
-    return values[low] + (position - low) * (values[low + 1] - values[low])
+        got = values.get(key)
+        if not got:
+            stats.percentiles = dict.fromkeys(percentiles)
+            continue
+        column = pa.Array.from_buffers(pa.float64(), len(got), [None, pa.py_buffer(got)])
+        quantiles = pc.quantile(column, q=fractions, interpolation="linear").to_pylist()
+        stats.percentiles = dict(zip(percentiles, quantiles, strict=True))
 
 
 def _loss(db: Session, sel: Selection, groups, found: dict[Key, GroupStats]) -> None:
