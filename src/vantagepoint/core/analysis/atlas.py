@@ -33,7 +33,7 @@ def records(sessions: sessionmaker[Session], sel: Selection,
     """Every Atlas record of the selection in arrival order, optionally of one kind."""
     sel, after = sel.named("atlas"), 0
     with sessions() as db:
-        probes = dict(db.execute(select(Node.name, Node.id)).tuples().all())
+        probes = {name: node_id for name, node_id in db.execute(select(Node.name, Node.id))}
     while True:
         with sessions() as db:
             rows = db.execute(select(Result.id, Result.execution_id, Result.node_name,
