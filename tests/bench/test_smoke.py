@@ -98,3 +98,11 @@ def test_accuracy_bench_runs():
     assert set(names) <= set(figures), figures
     assert all(0 < float(figures[f"goodput_ratio_{r}mbit"]) <= 1.05 for r in (10, 50))
     assert float(figures["owd_error_median_ms"]) < 5, figures  # of a 20 ms delay
+
+
+def test_analysis_bench_runs():
+    figures = _run("analysis.py", "--rows", "3000", "--repeat", "1")
+    assert figures["rows"] == "3000" and figures["series_rows"] == "3000"
+    for name in ("bucket_query_ms", "percentile_query_ms", "bucket_query_user_ms",
+                 "percentile_query_user_ms"):
+        assert float(figures[name]) > 0, figures

@@ -9,6 +9,7 @@ from vantagepoint.cli.commands import (
     core,
     demo,
     executions,
+    export,
     files,
     layer,
     logs,
@@ -33,6 +34,7 @@ from vantagepoint.cli.commands import (
     validate,
     watch,
 )
+from vantagepoint.cli.commands import stats as stats_command
 
 COMMANDS = (up, demo, core, agent, submit, validate, run, schedule, schedules, unschedule,
             calendar, executions, results, logs, nodes, node_status, tools, quota, users,
@@ -41,6 +43,7 @@ COMMANDS += (alarms, watch)
 COMMANDS += (layer, files)  # sandboxed experiments
 COMMANDS += (metadata, node)
 COMMANDS += (study,)
+COMMANDS += (stats_command, export)  # analysis and export (issue 6)
 
 app = typer.Typer(
     name="vantage",

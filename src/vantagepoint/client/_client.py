@@ -13,6 +13,7 @@ import httpx
 from pydantic import BaseModel
 
 from vantagepoint.client import layers
+from vantagepoint.client._analysis import AnalysisMixin
 from vantagepoint.client._http import DEFAULT_DATA_DIR, Http, resolve_token, resolve_url
 from vantagepoint.client.builder import Scenario, Task
 from vantagepoint.client.execution import Execution
@@ -51,7 +52,7 @@ def _seg(name: str) -> str:
     return quote(str(name), safe="")
 
 
-class Client:
+class Client(AnalysisMixin):
     """Talk to a vantagepoint core; every non-2xx answer raises the matching VantageError.
 
     The URL and token come from the arguments, else VANTAGE_URL / VANTAGE_TOKEN, else

@@ -116,6 +116,21 @@ class Http:
             raise error_from_response(response)
         return response.json()
 
+
+    def stream_to(self, path: str, sink, params: dict[str, Any] | None = None) -> int:
+        """Write the body of a GET into the binary file ``sink`` as it arrives; bytes."""
+        headers = {"Authorization": f"Bearer {self._need_token()}"}
+        with self._client.stream("GET", path, params=clean_params(params),
+                                 headers=headers) as response:
+            if response.is_error:
+                response.read()
+                raise error_from_response(response)
+            written = 0
+            for chunk in response.iter_bytes():
+                sink.write(chunk)
+                written += len(chunk)
+            return written
+
     def _need_token(self) -> str:
         if not self._token:
             raise missing_token(self.data_dir)

@@ -31,6 +31,8 @@ from vantagepoint.core.api import (
     studies,
     users,
 )
+from vantagepoint.core.api import analysis as analysis_api
+from vantagepoint.core.api import export as export_api
 from vantagepoint.core.bootstrap import ensure_admin
 from vantagepoint.core.duties import Coordinator
 from vantagepoint.core.processors import load_processors
@@ -95,6 +97,9 @@ def api_router() -> APIRouter:
     for extra in (alarms.router, alarms.agent_router, stream.router):
         router.include_router(extra)
     router.include_router(studies.router)
+    # Analysis and export (issue 6).
+    for module in (analysis_api, export_api):
+        router.include_router(module.router)
     return router
 
 

@@ -155,6 +155,9 @@ class Result(Base):
     __table_args__ = (
         UniqueConstraint("node_name", "spool_id", "seq", name="uq_results_origin"),
         Index("ix_results_query", "execution_id", "action", "name", "ts"),
+        # Statistics and charts: one result name on one node over a time range, the
+        # value in the index so the range scan never visits the table (migration 0009).
+        Index("ix_results_series", "name", "node_name", "ts", "value_num"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -1,0 +1,1 @@
+"""Server-side analysis of stored results: statistics, time buckets, exports."""
