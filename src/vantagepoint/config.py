@@ -6,6 +6,7 @@ Nothing is created at import time: callers build a Settings and hand it on.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -80,6 +81,22 @@ class CoreSettings(BaseSettings):
     default_data_bytes_quota: int = Field(
         100 * 10**9, description="Measurement traffic a new user may book (bytes)."
     )
+    # --- production: duty lease and archivers (issue 8) ---
+    duties_lease_seconds: float = Field(
+        15.0, gt=1, description="How long the duties lease lasts unless renewed; another core "
+                                "process takes the duties over this long after the holder died.")
+    duties_renew_seconds: float = Field(
+        5.0, gt=0, description="How often the holder renews the duties lease and the others "
+                               "look whether it expired.")
+    archivers: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Archivers that push ingested results elsewhere, as a JSON list of "
+                    "{name, kind, options, filter, shape, retry, ttl_seconds} (see "
+                    "docs/production.md).")
+    archive_batch: int = Field(200, gt=0, description="Most outbox rows one archiver sends "
+                                                      "at a time.")
+    archive_poll_seconds: float = Field(
+        0.5, gt=0, description="How often the outbox is drained by the duties holder.")
 
 
 class AgentSettings(BaseSettings):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,7 +25,7 @@ from vantagepoint.core.api import (
     users,
 )
 from vantagepoint.core.bootstrap import ensure_admin
-from vantagepoint.core.duties import Coordinator
+from vantagepoint.core.duties import Coordinator, duty_status
 from vantagepoint.core.processors import load_processors
 from vantagepoint.core.scheduler.registry import load_policies
 from vantagepoint.core.store.db import make_engine, make_sessionmaker
@@ -48,6 +49,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
         app.state.sessions = make_sessionmaker(engine)
         coordinator = Coordinator(app.state.sessions, settings, app.state.policies,
                                   load_processors())
+        app.state.coordinator = coordinator
         coordinator.start()
         try:
             yield
@@ -69,9 +71,10 @@ def api_router() -> APIRouter:
     router = APIRouter()
 
     @router.get("/health", tags=["health"], summary="Liveness")
-    def health() -> dict[str, str]:
-        """Answers without a token while the core runs."""
-        return {"status": "ok", "version": vantagepoint.__version__}
+    def health(request: Request) -> dict[str, Any]:
+        """Answers without a token while the core runs; says which process runs the duties."""
+        return {"status": "ok", "version": vantagepoint.__version__,
+                **duty_status(request.app)}
 
     for module in (users, nodes, executions, schedules, results, files, agent):
         router.include_router(module.router)
