@@ -4,6 +4,7 @@ import typer
 
 from vantagepoint.cli.commands import (
     agent,
+    archivers,
     calendar,
     core,
     demo,
@@ -30,6 +31,7 @@ from vantagepoint.cli.commands import (
 COMMANDS = (up, demo, core, agent, submit, validate, run, schedule, schedules, unschedule,
             calendar, executions, results, logs, nodes, node_status, tools, quota, users,
             tokens, node_token, testbed)
+COMMANDS += (archivers,)  # production (issue 8)
 
 app = typer.Typer(
     name="vantage",

@@ -283,6 +283,12 @@ class Client:
             lines += page
             after = page[-1]["id"]
 
+    # ---- production: archivers (issue 8) -----------------------------------
+
+    def archivers(self) -> list[dict[str, Any]]:
+        """Every archiver's backlog, deliveries, attempts and last error (admin only)."""
+        return self.request("GET", "/admin/archivers")
+
     # ---- lifetime ---------------------------------------------------------
 
     def close(self) -> None:

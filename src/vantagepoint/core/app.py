@@ -16,6 +16,7 @@ from vantagepoint import web
 from vantagepoint.config import CoreSettings
 from vantagepoint.core.api import (
     agent,
+    archivers,
     executions,
     files,
     nodes,
@@ -24,6 +25,7 @@ from vantagepoint.core.api import (
     specs,
     users,
 )
+from vantagepoint.core.archive import drain_loop, load_archivers
 from vantagepoint.core.bootstrap import ensure_admin
 from vantagepoint.core.duties import Coordinator, duty_status
 from vantagepoint.core.processors import load_processors
@@ -50,17 +52,23 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
         coordinator = Coordinator(app.state.sessions, settings, app.state.policies,
                                   load_processors())
         app.state.coordinator = coordinator
+        for archiver in app.state.archivers:
+            coordinator.add_loop(f"archiver-{archiver.name}", settings.archive_poll_seconds,
+                                 drain_loop(app.state.sessions, archiver, settings.archive_batch))
         coordinator.start()
         try:
             yield
         finally:
             coordinator.stop()
+            for archiver in app.state.archivers:
+                archiver.sink.close()
             engine.dispose()
 
     app = FastAPI(title="vantagepoint", version=vantagepoint.__version__, lifespan=lifespan,
                   description="A programmable network measurement testbed.")
     app.state.settings = settings
     app.state.policies = load_policies(settings)
+    app.state.archivers = load_archivers(settings.archivers)
     app.include_router(api_router(), prefix=API_PREFIX)
     app.include_router(web.router)
     _error_handlers(app)
@@ -78,6 +86,7 @@ def api_router() -> APIRouter:
 
     for module in (users, nodes, executions, schedules, results, files, agent):
         router.include_router(module.router)
+    router.include_router(archivers.router)
     for spec_router in specs.routers:
         router.include_router(spec_router)
     return router
