@@ -98,9 +98,9 @@ def load_archivers(raw: list[dict[str, Any]]) -> list[Archiver]:
             archivers.append(_load_one(item, kinds, f"/{i}"))
         except Invalid as exc:
             problems += exc.problems
-    names = [a.name for a in archivers]
+    names = [item.get("name") if isinstance(item, dict) else None for item in raw]
     problems += [Problem(f"/{i}/name", f"archiver name {n!r} is used twice")
-                 for i, n in enumerate(names) if n in names[:i]]
+                 for i, n in enumerate(names) if n is not None and n in names[:i]]
     if problems:
         raise Invalid(f"{SETTING} is not valid", problems)
     return archivers

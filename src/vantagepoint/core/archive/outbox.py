@@ -120,18 +120,18 @@ def _status(db: Session, name: str) -> ArchiverStatus:
 
 def statuses(db: Session, archivers: list[Archiver]) -> list[dict[str, Any]]:
     """Backlog and totals of every configured archiver."""
-    backlog = dict(db.execute(select(ArchiveOutbox.archiver, func.count())
-                              .group_by(ArchiveOutbox.archiver)).tuples().all())
-    oldest = dict(db.execute(select(ArchiveOutbox.archiver, func.min(ArchiveOutbox.created_at))
-                             .group_by(ArchiveOutbox.archiver)).tuples().all())
+    waiting = {name: (count, first) for name, count, first in db.execute(
+        select(ArchiveOutbox.archiver, func.count(), func.min(ArchiveOutbox.created_at))
+        .group_by(ArchiveOutbox.archiver))}
     out = []
     for a in archivers:
         s = db.get(ArchiverStatus, a.name)
         totals = {k: getattr(s, k) if s else 0 for k in
                   ("delivered", "expired", "dropped", "attempts", "failures")}
-        out.append({"name": a.name, "kind": a.config.kind, "backlog": backlog.get(a.name, 0),
-                    "oldest_age_seconds": round(time.time() - oldest[a.name], 1)
-                    if a.name in oldest else None,
+        count, first = waiting.get(a.name, (0, None))
+        out.append({"name": a.name, "kind": a.config.kind, "backlog": count,
+                    "oldest_age_seconds": None if first is None
+                    else round(time.time() - first, 1),
                     **totals, "last_error": s.last_error if s else None,
                     "last_error_at": s.last_error_at if s else None,
                     "last_delivered_at": s.last_delivered_at if s else None})
