@@ -99,7 +99,8 @@ def test_reuploaded_batch_is_not_queued_twice(archiving):
     ex_id = client.get("/api/v1/executions").json()[0]["id"]
     records = [{"kind": "result", "seq": i, "execution_id": ex_id, "action": "a",
                 "name": "rtt_ms", "ts": 1000.0, "value": 1.0} for i in (1, 2, 3)]
-    again = client.post("/api/v1/agent/records", json={"spool_id": "spool-aaaa", "records": records},
+    batch = {"spool_id": "spool-aaaa", "records": records}
+    again = client.post("/api/v1/agent/records", json=batch,
                         headers={"Authorization": f"Bearer {token}"})
     assert again.json()["stored"] == 0
     assert status(client, "dup")["backlog"] == 3
