@@ -54,14 +54,13 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
         app.state.coordinator = coordinator
         for archiver in app.state.archivers:
             coordinator.add_loop(f"archiver-{archiver.name}", settings.archive_poll_seconds,
-                                 drain_loop(app.state.sessions, archiver, settings.archive_batch))
+                                 drain_loop(app.state.sessions, archiver, settings.archive_batch),
+                                 archiver.sink.close)
         coordinator.start()
         try:
             yield
         finally:
             coordinator.stop()
-            for archiver in app.state.archivers:
-                archiver.sink.close()
             engine.dispose()
 
     app = FastAPI(title="vantagepoint", version=vantagepoint.__version__, lifespan=lifespan,

@@ -54,9 +54,11 @@ class Coordinator:
                                           daemon=True)]
         self.add_loop("coordinator", settings.tick_seconds, self._tick)
 
-    def add_loop(self, name: str, period: float, duty: Callable[[], None]) -> None:
-        """Run ``duty`` every ``period`` seconds while this process holds the lease."""
-        self._threads.append(threading.Thread(target=self._loop, args=(period, duty),
+    def add_loop(self, name: str, period: float, duty: Callable[[], None],
+                 finish: Callable[[], None] | None = None) -> None:
+        """Run ``duty`` every ``period`` seconds while this process holds the lease, and
+        ``finish`` in the same thread on stop (resources a duty keeps are thread-bound)."""
+        self._threads.append(threading.Thread(target=self._loop, args=(period, duty, finish),
                                               name=name, daemon=True))
 
     def start(self) -> None:
@@ -90,7 +92,15 @@ class Coordinator:
         tick(self.sessions, self.settings, self.policies, self.processors)
         self.ticks += 1
 
-    def _loop(self, period: float, duty: Callable[[], None]) -> None:
+    def _loop(self, period: float, duty: Callable[[], None],
+              finish: Callable[[], None] | None) -> None:
+        try:
+            self._repeat(period, duty)
+        finally:
+            if finish is not None:
+                finish()
+
+    def _repeat(self, period: float, duty: Callable[[], None]) -> None:
         while not self._stop.wait(period):
             if not self.lease.held():
                 continue
