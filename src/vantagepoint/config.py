@@ -123,3 +123,9 @@ class AgentSettings(BaseSettings):
     kill_grace_seconds: float = Field(
         5.0, description="How long a tool may overrun its period before its worker is killed."
     )
+    # --- production: TLS towards the core (issue 8); verification is always on ---
+    ca_bundle: Path | None = Field(
+        None, description="CA certificates (PEM) that sign the core's; the system's when unset.")
+    client_cert: Path | None = Field(
+        None, description="Client certificate (PEM) this node presents, if the core asks one.")
+    client_key: Path | None = Field(None, description="Key of the client certificate (PEM).")

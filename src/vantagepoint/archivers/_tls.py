@@ -1,4 +1,4 @@
-"""TLS contexts for archivers: certificates are always verified, against a CA bundle if given."""
+"""TLS options of archivers: certificates are always verified, against a CA bundle if given."""
 
 from __future__ import annotations
 
@@ -8,15 +8,7 @@ from pathlib import Path
 from pydantic import Field
 
 from vantagepoint.archivers.base import SinkOptions
-
-
-def tls_context(ca_bundle: Path | None = None, client_cert: Path | None = None,
-                client_key: Path | None = None) -> ssl.SSLContext:
-    """A verifying client context; there is deliberately no way to turn verification off."""
-    context = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else None)
-    if client_cert is not None:
-        context.load_cert_chain(str(client_cert), str(client_key) if client_key else None)
-    return context
+from vantagepoint.tls import tls_context
 
 
 class TlsOptions(SinkOptions):
