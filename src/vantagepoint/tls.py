@@ -1,6 +1,6 @@
 """TLS client contexts: certificates are always verified, against a CA bundle if given.
 
-There is deliberately no way to turn verification off (no ``verify=False`` anywhere);
+There is deliberately no way to turn verification off anywhere;
 a private CA is trusted by naming its bundle instead.
 """
 
