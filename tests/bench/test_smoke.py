@@ -33,3 +33,10 @@ def test_scheduler_bench_runs():
               for size in ("10k", "100k", "1m")]
     assert set(names) <= set(figures), figures
     assert all(float(figures[name]) > 0 for name in names), figures
+
+
+def test_archive_bench_runs():
+    figures = _run("archive.py", "--rows", "300", "--batch", "100")
+    assert float(figures["archived_ingest_rows_per_s"]) > 0
+    assert float(figures["archive_rows_per_s"]) > 0
+    assert figures["archive_lost"] == "0" and figures["archive_duplicated"] == "0"
