@@ -5,7 +5,8 @@ Several ``vantage core`` processes share one database; each tries, every
 taken when free or expired and renewed by its holder; it expires
 ``duties_lease_seconds`` after the last renewal. A holder that dies (SIGKILL,
 host lost) stops renewing, and another process takes over at most
-lease + renew seconds later (20 s by default).
+lease + renew seconds later (20 s by default); on the same host, as soon as it sees
+that the holder's pid is gone (a restart after a crash need not wait).
 
 Why a lease row rather than PostgreSQL session advisory locks:
 
@@ -49,6 +50,25 @@ def process_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
+def dead_here(holder: str | None) -> bool:
+    """Whether ``holder`` was a process of this host that no longer exists.
+
+    A restarted core on the same host (the embedded default after a crash) need not
+    wait out its dead predecessor's lease. A reused pid only makes us wait: safe.
+    """
+    host, _, rest = (holder or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def db_now(db: Session) -> float:
     """Epoch seconds by the database's clock (PostgreSQL) or this host's (SQLite)."""
     if db.get_bind().dialect.name == "postgresql":
@@ -76,7 +96,7 @@ class Lease:
             if row is None:
                 row = DutyLease(name=self.name, expires_at=0.0)
                 db.add(row)
-            if row.holder != self.holder and row.expires_at > now:
+            if row.holder != self.holder and row.expires_at > now and not dead_here(row.holder):
                 self._lose(row.holder)
                 return False
             if row.holder != self.holder:
@@ -105,6 +125,9 @@ class Lease:
     def _log_takeover(self, row: DutyLease, now: float) -> None:
         if row.holder is None or row.expires_at <= 0:
             log.warning("process %s takes the %s lease (it was free)", self.holder, self.name)
+        elif row.expires_at > now:
+            log.warning("process %s takes over the %s lease from %s, a process of this host "
+                        "that no longer exists", self.holder, self.name, row.holder)
         else:
             log.warning("process %s takes over the %s lease from %s, whose lease expired "
                         "%.1f s ago", self.holder, self.name, row.holder, now - row.expires_at)
