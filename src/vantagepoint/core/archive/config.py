@@ -86,7 +86,7 @@ class Archiver:
 
     def topic(self, record: dict[str, Any]) -> str:
         template = self.config.topic or self.sink.default_topic
-        return template.format(**{k: _topic_safe(v) for k, v in record.items()})
+        return template.format_map(_TopicFields(record))
 
 
 def load_archivers(raw: list[dict[str, Any]]) -> list[Archiver]:
@@ -141,9 +141,12 @@ def _matches(value: str, patterns: list[str]) -> bool:
     return not patterns or any(fnmatch.fnmatchcase(value, p) for p in patterns)
 
 
-def _topic_safe(value: Any) -> str:
-    """A field as one level of a topic: no separators or wildcards of MQTT, AMQP or NATS."""
-    text = str(value)
-    for char in "/.#+*> \t":
-        text = text.replace(char, "_")
-    return text
+class _TopicFields(dict):
+    """Result fields as topic levels, made safe only when the template uses them."""
+
+    def __getitem__(self, field: str) -> str:
+        # No separators or wildcards of MQTT, AMQP or NATS inside one level.
+        text = str(super().__getitem__(field))
+        for char in "/.#+*> \t":
+            text = text.replace(char, "_")
+        return text
