@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -97,6 +97,15 @@ class CoreSettings(BaseSettings):
                                                       "at a time.")
     archive_poll_seconds: float = Field(
         0.5, gt=0, description="How often the outbox is drained by the duties holder.")
+
+    @model_validator(mode="after")
+    def _lease_outlives_renewal(self) -> CoreSettings:
+        # The holder trusts its lease until one second before it could be taken; it
+        # must renew before then or the duties would stop between renewals.
+        if self.duties_renew_seconds >= self.duties_lease_seconds - 1:
+            raise ValueError("duties_renew_seconds must be shorter than "
+                             "duties_lease_seconds - 1 s")
+        return self
 
 
 class AgentSettings(BaseSettings):
