@@ -38,12 +38,13 @@ def holder_and_other(cores: list[Core]) -> tuple[Core, Core] | None:
     return running[0], next(c for c in cores if c is not running[0])
 
 
-def book_ping(client: Client, node: str, start: datetime) -> int:
+def book_ping(client: Client, node: str, start: datetime, duration: float = 1.5,
+              interval: float = 0.2) -> int:
     """Book a short ping on ``node`` at ``start``; the schedule's id."""
     s = Scenario(f"ping-{start.timestamp():.0f}")
     s.task("t").action("ping", node=node, tool="ping",
-                       config={"target": "127.0.0.1", "interval": 0.2}, results=["rtt_ms"])
-    return client.schedule(s, 1.5, mode="at", start=start)["id"]
+                       config={"target": "127.0.0.1", "interval": interval}, results=["rtt_ms"])
+    return client.schedule(s, duration, mode="at", start=start)["id"]
 
 
 def execution_of(client: Client, schedule_id: int) -> int:
