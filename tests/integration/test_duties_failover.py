@@ -85,6 +85,10 @@ def test_duties_run_in_one_process_and_move_when_it_is_killed(two_cores):
     assert TAKEOVER_LINE in holder.proc.output()
     assert TAKEOVER_LINE not in other.proc.output()
 
+    running = execution_of(client, book_ping(client, "n1", datetime.now(UTC)
+                                             + timedelta(seconds=2), duration=6))
+    wait_until(lambda: client.execution(running).state == "running", timeout=60,
+               what="an execution running when the holder dies")
     holder.proc.kill(9)
     killed_at = time.monotonic()
     # Booked while nobody runs the duties: only the survivor can make it run.
@@ -92,5 +96,6 @@ def test_duties_run_in_one_process_and_move_when_it_is_killed(two_cores):
     wait_until(lambda: health(other)["runs_duties"], timeout=30, what="the survivor to take over")
     assert time.monotonic() - killed_at < 30
     assert TAKEOVER_FROM_LINE in other.proc.output()
+    finished_once(client, running)
     finished_once(client, execution_of(client, booked))
     assert health(other)["duty_ticks"] > 0
