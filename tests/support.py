@@ -106,9 +106,9 @@ class Core:
         return proc
 
 
-def start_core(database_url: str, log_dir: Path, **env) -> Core:
-    """Start ``vantage core`` on a free port and wait until it answers."""
-    port = free_port()
+def start_core(database_url: str, log_dir: Path, port: int | None = None, **env) -> Core:
+    """Start ``vantage core`` on ``port`` (a free one by default) and wait until it answers."""
+    port = port or free_port()
     argv = [sys.executable, "-m", "vantagepoint.cli.main", "core", "--port", str(port),
             "--database-url", database_url]
     settings_env = {"VANTAGE_ADMIN_TOKEN": ADMIN_TOKEN, "VANTAGE_TICK_SECONDS": "0.1",

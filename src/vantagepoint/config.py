@@ -121,6 +121,31 @@ class CoreSettings(BaseSettings):
                     "that user schedules avoid.")
     system_horizon_hours: float = Field(
         24.0, gt=0, description="How far ahead system schedules are kept booked.")
+    # --- production: duty lease and archivers (issue 8) ---
+    duties_lease_seconds: float = Field(
+        15.0, gt=1, description="How long the duties lease lasts unless renewed; another core "
+                                "process takes the duties over this long after the holder died.")
+    duties_renew_seconds: float = Field(
+        5.0, gt=0, description="How often the holder renews the duties lease and the others "
+                               "look whether it expired.")
+    archivers: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Archivers that push ingested results elsewhere, as a JSON list of "
+                    "{name, kind, options, filter, shape, retry, ttl_seconds} (see "
+                    "docs/production.md).")
+    archive_batch: int = Field(200, gt=0, description="Most outbox rows one archiver sends "
+                                                      "at a time.")
+    archive_poll_seconds: float = Field(
+        0.5, gt=0, description="How often the outbox is drained by the duties holder.")
+
+    @model_validator(mode="after")
+    def _lease_outlives_renewal(self) -> CoreSettings:
+        # The holder trusts its lease until one second before it could be taken; it
+        # must renew before then or the duties would stop between renewals.
+        if self.duties_renew_seconds >= self.duties_lease_seconds - 1:
+            raise ValueError("duties_renew_seconds must be shorter than "
+                             "duties_lease_seconds - 1 s")
+        return self
 
 
 class AgentSettings(BaseSettings):
@@ -195,3 +220,9 @@ class AgentSettings(BaseSettings):
             path = (self.data_dir / "bus" / "metadata.ipc").absolute()
             self.bus_endpoint = f"ipc://{path}"
         return self
+    # --- production: TLS towards the core (issue 8); verification is always on ---
+    ca_bundle: Path | None = Field(
+        None, description="CA certificates (PEM) that sign the core's; the system's when unset.")
+    client_cert: Path | None = Field(
+        None, description="Client certificate (PEM) this node presents, if the core asks one.")
+    client_key: Path | None = Field(None, description="Key of the client certificate (PEM).")

@@ -106,3 +106,10 @@ def test_analysis_bench_runs():
     for name in ("bucket_query_ms", "percentile_query_ms", "bucket_query_user_ms",
                  "percentile_query_user_ms"):
         assert float(figures[name]) > 0, figures
+
+
+def test_archive_bench_runs():
+    figures = _run("archive.py", "--rows", "300", "--batch", "100")
+    assert float(figures["archived_ingest_rows_per_s"]) > 0
+    assert float(figures["archive_rows_per_s"]) > 0
+    assert figures["archive_lost"] == "0" and figures["archive_duplicated"] == "0"

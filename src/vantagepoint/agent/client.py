@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 
 from vantagepoint.config import AgentSettings
 from vantagepoint.errors import VantageError, error_from_dict
+from vantagepoint.tls import tls_context
 from vantagepoint.wire import (
     API_PREFIX,
     AlarmBatch,
@@ -60,7 +61,8 @@ class CoreClient:
             base_url=settings.core_url.rstrip("/") + API_PREFIX,
             headers={"Authorization": f"Bearer {settings.token}"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            transport=transport)
+            transport=transport,
+            verify=tls_context(settings.ca_bundle, settings.client_cert, settings.client_key))
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -5,6 +5,7 @@ import typer
 from vantagepoint.cli.commands import (
     agent,
     alarms,
+    archivers,
     calendar,
     core,
     demo,
@@ -44,6 +45,7 @@ COMMANDS += (layer, files)  # sandboxed experiments
 COMMANDS += (metadata, node)
 COMMANDS += (study,)
 COMMANDS += (stats_command, export)  # analysis and export (issue 6)
+COMMANDS += (archivers,)  # production (issue 8)
 
 app = typer.Typer(
     name="vantage",

@@ -396,6 +396,13 @@ class Client(AnalysisMixin):
         body = _drop_none({"start": _rfc3339(start), "note": note})
         return self.request("POST", f"/studies/{_seg(name)}/runs", json=body)
 
+
+    # ---- production: archivers (issue 8) -----------------------------------
+
+    def archivers(self) -> list[dict[str, Any]]:
+        """Every archiver's backlog, deliveries, attempts and last error (admin only)."""
+        return self.request("GET", "/admin/archivers")
+
     # ---- lifetime ---------------------------------------------------------
 
     def close(self) -> None:

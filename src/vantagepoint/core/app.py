@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +19,7 @@ from vantagepoint.core.alarms.notifiers import build_notifiers
 from vantagepoint.core.api import (
     agent,
     alarms,
+    archivers,
     executions,
     files,
     layers,
@@ -33,8 +35,9 @@ from vantagepoint.core.api import (
 )
 from vantagepoint.core.api import analysis as analysis_api
 from vantagepoint.core.api import export as export_api
+from vantagepoint.core.archive import drain_loop, load_archivers
 from vantagepoint.core.bootstrap import ensure_admin
-from vantagepoint.core.duties import Coordinator
+from vantagepoint.core.duties import Coordinator, duty_status
 from vantagepoint.core.processors import load_processors
 from vantagepoint.core.scheduler.registry import load_policies
 from vantagepoint.core.store.db import make_engine, make_sessionmaker
@@ -59,6 +62,11 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
         app.state.sessions = make_sessionmaker(engine)
         coordinator = Coordinator(app.state.sessions, settings, app.state.policies,
                                   load_processors())
+        app.state.coordinator = coordinator
+        for archiver in app.state.archivers:
+            coordinator.add_loop(f"archiver-{archiver.name}", settings.archive_poll_seconds,
+                                 drain_loop(app.state.sessions, archiver, settings.archive_batch),
+                                 archiver.sink.close)
         coordinator.start()
         app.state.alarm_duty = AlarmDuty(app.state.sessions, settings, app.state.policies,
                                          notifiers)
@@ -75,6 +83,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.policies = load_policies(settings)
     app.state.notifier_names = frozenset(notifiers)
+    app.state.archivers = load_archivers(settings.archivers)
     app.include_router(api_router(), prefix=API_PREFIX)
     web.install(app)
     _error_handlers(app)
@@ -85,13 +94,15 @@ def api_router() -> APIRouter:
     router = APIRouter()
 
     @router.get("/health", tags=["health"], summary="Liveness")
-    def health() -> dict[str, str]:
-        """Answers without a token while the core runs."""
-        return {"status": "ok", "version": vantagepoint.__version__}
+    def health(request: Request) -> dict[str, Any]:
+        """Answers without a token while the core runs; says which process runs the duties."""
+        return {"status": "ok", "version": vantagepoint.__version__,
+                **duty_status(request.app)}
 
     for module in (users, nodes, executions, schedules, results, files, layers, agent,
                    metadata, node_health):
         router.include_router(module.router)
+    router.include_router(archivers.router)
     for spec_router in specs.routers:
         router.include_router(spec_router)
     for extra in (alarms.router, alarms.agent_router, stream.router):

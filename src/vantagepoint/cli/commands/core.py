@@ -5,9 +5,11 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from vantagepoint.cli.commands._common import fail
 from vantagepoint.config import CoreSettings
+from vantagepoint.errors import VantageError
 
 
 def ensure_sqlite_dir(database_url: str) -> None:
@@ -35,7 +37,7 @@ def core(
     given = {"database_url": database_url, "admin_token_file": admin_token_file}
     try:
         settings = CoreSettings(**{k: v for k, v in given.items() if v is not None})
-    except ValidationError as exc:
+    except (ValidationError, SettingsError) as exc:
         fail(f"bad core settings: {exc}")
     ensure_sqlite_dir(settings.database_url)
     try:
@@ -46,6 +48,8 @@ def core(
         serve(settings, host, port)
     except KeyboardInterrupt:
         pass
+    except VantageError as exc:  # settings the app refuses, e.g. VANTAGE_ARCHIVERS
+        fail(exc.message, exc.problems)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from vantagepoint.core.api.deps import CurrentNode, SessionDep, SettingsDep
 from vantagepoint.core.api.nodes import node_out
+from vantagepoint.core.archive import enqueue
 from vantagepoint.core.ingest import ingest
 from vantagepoint.core.plugins import model_of
 from vantagepoint.core.run.coordinator import lock_execution, step
@@ -128,6 +129,9 @@ def _note_failed_actions(db, ex: Execution, part: ExecutionNode,
 
 
 @router.post("/records", summary="Upload spooled results and log lines")
-def records(body: RecordBatch, db: SessionDep, node_name: CurrentNode) -> BatchAck:
+def records(body: RecordBatch, request: Request, db: SessionDep,
+            node_name: CurrentNode) -> BatchAck:
     """Idempotent: a record already stored (same node, spool and seq) is skipped."""
-    return ingest(db, node_name, body)
+    ack = ingest(db, node_name, body)
+    enqueue(db, request.app.state.archivers, node_name, body)  # same transaction
+    return ack

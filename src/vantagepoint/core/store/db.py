@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x76616E74  # "vant": the advisory lock key held while migrating
 
 
 def make_engine(url: str) -> Engine:
@@ -58,5 +59,9 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (idempotent, safe at every start)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several cores may start at once: one migrates, the others wait, then find
+            # nothing to do. (SQLite's BEGIN IMMEDIATE already serialises them.)
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -428,3 +428,50 @@ class StudyItem(Base):
     scenario_name: Mapped[str] = mapped_column(String(64))
     params: Mapped[dict[str, Any]]
     schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id"), unique=True)
+# --- production: duty lease and archivers' outbox (issue 8) ---------------------------
+
+
+class DutyLease(Base):
+    """Who runs a background duty across core processes, until when (see core.lease)."""
+
+    __tablename__ = "duty_leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    expires_at: Mapped[float] = mapped_column(Float, default=0.0)  # epoch seconds
+    acquired_at: Mapped[float | None] = mapped_column(Float)
+
+
+class ArchiveOutbox(Base):
+    """A result waiting to be pushed by one archiver; written with the result itself."""
+
+    __tablename__ = "archive_outbox"
+    __table_args__ = (
+        UniqueConstraint("archiver", "key", name="uq_archive_outbox_key"),
+        Index("ix_archive_outbox_due", "archiver", "next_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    archiver: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(256))  # idempotency key: node/spool_id/seq
+    topic: Mapped[str] = mapped_column(String(512))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[float] = mapped_column(Float)
+    next_at: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ArchiverStatus(Base):
+    """Running totals of one archiver, kept across restarts."""
+
+    __tablename__ = "archiver_status"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    delivered: Mapped[int] = mapped_column(BigInteger, default=0)
+    expired: Mapped[int] = mapped_column(BigInteger, default=0)
+    dropped: Mapped[int] = mapped_column(BigInteger, default=0)
+    attempts: Mapped[int] = mapped_column(BigInteger, default=0)
+    failures: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[float | None] = mapped_column(Float)
+    last_delivered_at: Mapped[float | None] = mapped_column(Float)

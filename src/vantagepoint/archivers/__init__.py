@@ -1,0 +1,1 @@
+"""Archiver plugins: push ingested results to MQTT, RabbitMQ, NATS JetStream or HTTP."""
