@@ -29,7 +29,8 @@ import time
 from pathlib import Path
 
 import httpx
-from ingest import TOKEN, _start_core
+from _core import start_core
+from ingest import TOKEN
 
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -92,7 +93,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        core, base = _start_core(f"sqlite:///{tmp}/core.db", Path(tmp))
+        core, base = start_core(f"sqlite:///{tmp}/core.db", Path(tmp), TOKEN)
         agent = start_agent(base, Path(tmp))
         try:
             time.sleep(args.warmup)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from sqlalchemy import select
@@ -37,8 +39,9 @@ def request_file(execution_id: int, body: FileFetchCreate, db: SessionDep,
 
 @router.get("/executions/{execution_id}/files", summary="Files fetched for an execution")
 def list_files(execution_id: int, db: SessionDep, user: CurrentUser,
-               node: str | None = Query(None, pattern=NODE_NAME_PATTERN),
-               action: str | None = Query(None, pattern=NAME_PATTERN)) -> list[FileFetchOut]:
+               node: Annotated[str | None, Query(pattern=NODE_NAME_PATTERN)] = None,
+               action: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None
+               ) -> list[FileFetchOut]:
     """Every file fetched or pushed for this execution (optionally one node's, one
     action's), with its state."""
     visible(db, user, execution_id)

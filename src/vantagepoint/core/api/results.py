@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
@@ -25,14 +27,16 @@ def query_results(
     db: SessionDep, user: CurrentUser,
     execution: int | None = None, node: str | None = None, action: str | None = None,
     name: str | None = None,
-    since: float | None = Query(None, description="Epoch seconds, inclusive."),
-    until: float | None = Query(None, description="Epoch seconds, exclusive."),
-    cursor: int = Query(0, ge=0, description="next_cursor of the previous page."),
-    limit: int = Query(1000, ge=1, le=10000),
-    background: bool = Query(False, description="Only the nodes' background results "
-                                                "(continuous ping), which have no execution."),
-    study: str | None = Query(None, description="Only results of this study's executions."),
-    run: int | None = Query(None, ge=1, description="Only this run of the study."),
+    since: Annotated[float | None, Query(description="Epoch seconds, inclusive.")] = None,
+    until: Annotated[float | None, Query(description="Epoch seconds, exclusive.")] = None,
+    cursor: Annotated[int, Query(ge=0, description="next_cursor of the previous page.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    background: Annotated[bool, Query(description="Only the nodes' background results "
+                                                  "(continuous ping), which have no "
+                                                  "execution.")] = False,
+    study: Annotated[str | None, Query(description="Only results of this study's "
+                                                   "executions.")] = None,
+    run: Annotated[int | None, Query(ge=1, description="Only this run of the study.")] = None,
 ) -> ResultPage:
     """Results in arrival order, each with its study, run and parameter values when it
     has them; follow ``next_cursor`` until it is null."""
