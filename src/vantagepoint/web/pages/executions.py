@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
+from vantagepoint.core.api.alarms import list_alarms
 from vantagepoint.core.api.deps import SessionDep
 from vantagepoint.core.api.executions import get_execution, list_executions
 from vantagepoint.core.api.files import list_files
@@ -24,6 +25,8 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 CSV_COLUMNS = ("id", "execution", "node", "action", "name", "ts", "value")
 CSV_PAGE = 10000
 FIRST_CHART_POINTS = 800  # as execution.js asks
+PAGE_ALARMS = 50  # the newest; the alarms page has them all
+ATLAS_TOOLS = ("ping", "traceroute")  # the tools whose runs export as RIPE Atlas JSON
 
 
 def progress(ex: ExecutionOut) -> float:
@@ -62,7 +65,16 @@ def execution_page(execution_id: int, request: Request, db: SessionDep, viewer: 
     return render(request, "execution.html", viewer, ex=ex, progress=progress(ex),
                   actions=actions, nodes_of=nodes_of, summary=rows,
                   first_chart=first_chart(ex.id, rows, nodes_of),
-                  files=list_files(ex.id, db, viewer.user))
+                  files=list_files(ex.id, db, viewer.user, node=None, action=None),
+                  alarms=list_alarms(db, viewer.user, execution=ex.id, node=None, acked=None,
+                                     after=0, limit=PAGE_ALARMS),
+                  atlas_types=atlas_types(actions))
+
+
+def atlas_types(actions: list[dict]) -> list[str]:
+    """Which Atlas exports make sense: the ping and traceroute tools the execution ran."""
+    used = {action.get("tool") for action in actions}
+    return [tool for tool in ATLAS_TOOLS if tool in used]
 
 
 def first_chart(execution_id: int, rows: list[dict], nodes_of: dict) -> str | None:
@@ -96,7 +108,7 @@ def _csv_rows(sessions, user, execution_id: int) -> Iterator[str]:
         with sessions() as db:  # a short read per page; the request's session has closed
             page = query_results(db, user, execution=execution_id, node=None, action=None,
                                  name=None, since=None, until=None, cursor=cursor,
-                                 limit=CSV_PAGE)
+                                 limit=CSV_PAGE, background=False, study=None, run=None)
         for r in page.items:
             out.writerow((r.id, r.execution, r.node, r.action, r.name, repr(r.ts),
                           _cell(r.value)))
