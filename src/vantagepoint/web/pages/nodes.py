@@ -13,8 +13,8 @@ from vantagepoint.core.api.executions import list_executions
 from vantagepoint.core.api.nodes import get_node
 from vantagepoint.core.api.schedules import calendar
 from vantagepoint.core.store.types import utcnow
-from vantagepoint.web.pages.fleet import status_of
 from vantagepoint.web.node_meta import events, modems
+from vantagepoint.web.pages.fleet import status_of
 from vantagepoint.web.positions import located
 from vantagepoint.web.render import PageRoute, ViewerDep, render
 
