@@ -1,7 +1,7 @@
 """What a node's metadata bus said, for its page: modems, sensors, events, GPS.
 
 Reads the stored bus messages (``core.metadata``) with the (node, topic, ts)
-index: the latest message under a topic prefix, the latest UPDATE of every
+index: the latest GPS fix, the latest UPDATE of every
 modem, and sensor readings over a range reduced to at most ``points`` buckets
 (sensor fields live inside JSON, so the reduction happens here, over a capped
 number of rows).
@@ -55,15 +55,11 @@ def _under(node: str, prefix: str):
             MetadataEntry.topic < prefix_end(prefix))
 
 
-def latest(db: Session, node: str, prefix: str) -> MetadataEntry | None:
-    """The newest message of the node under a topic prefix."""
-    return db.scalar(select(MetadataEntry).where(*_under(node, prefix))
-                     .order_by(MetadataEntry.ts.desc(), MetadataEntry.id.desc()).limit(1))
-
-
 def gps_fix(db: Session, node: str) -> tuple[Any, Any] | None:
     """Latitude and longitude of the node's latest GPS message, unchecked."""
-    found = latest(db, node, GPS)
+    found = db.scalar(select(MetadataEntry).where(MetadataEntry.node_name == node,
+                                                  MetadataEntry.topic == GPS)
+                      .order_by(MetadataEntry.ts.desc(), MetadataEntry.id.desc()).limit(1))
     if found is None:
         return None
     return found.message.get("Latitude"), found.message.get("Longitude")
