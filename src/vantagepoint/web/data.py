@@ -13,7 +13,14 @@ from vantagepoint.core.api.nodes import get_node
 from vantagepoint.core.store.models import Result
 from vantagepoint.errors import Invalid, Problem
 from vantagepoint.web.node_meta import SENSORS, sensor_series
-from vantagepoint.web.series import MAX_POINTS, downsample, quantiles, stats
+from vantagepoint.web.series import (
+    MAX_POINTS,
+    downsample,
+    one_result,
+    one_series,
+    quantiles,
+    stats,
+)
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 RTT_RESULT = "rtt_ms"
@@ -21,26 +28,13 @@ BACKGROUND_PREFIX = action_name("")  # background-ping.<interface>
 Points = Query(600, ge=10, le=MAX_POINTS, description="At most this many points.")
 
 
-def _one_result(execution_id: int, action: str, name: str):
-    def scope(query):
-        return query.where(Result.execution_id == execution_id, Result.action == action,
-                           Result.name == name)
-    return scope
-
-
-def _one_series(execution_id: int, node: str, action: str, name: str):
-    def scope(query):
-        return _one_result(execution_id, action, name)(query).where(Result.node_name == node)
-    return scope
-
-
 @router.get("/executions/{execution_id}/series")
 def execution_series(execution_id: int, node: str, action: str, name: str, db: SessionDep,
                      user: CurrentUser, points: int = Points) -> dict:
     """One result of one action over time: min/mean/max per bucket."""
     visible(db, user, execution_id)
-    found = downsample(db, _one_series(execution_id, node, action, name), points,
-                       span_scope=_one_result(execution_id, action, name))
+    found = downsample(db, one_series(execution_id, node, action, name), points,
+                       span_scope=one_result(execution_id, action, name))
     return found[""].to_dict() if found else {"ts": [], "min": [], "mean": [], "max": [],
                                               "count": 0}
 
@@ -50,7 +44,7 @@ def execution_cdf(execution_id: int, node: str, action: str, name: str, db: Sess
                   user: CurrentUser, points: int = Points) -> dict:
     """The empirical distribution of one result of one action."""
     visible(db, user, execution_id)
-    return quantiles(db, _one_series(execution_id, node, action, name), points)
+    return quantiles(db, one_series(execution_id, node, action, name), points)
 
 
 @router.get("/executions/{execution_id}/stats")
