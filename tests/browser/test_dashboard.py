@@ -260,14 +260,14 @@ def test_acknowledge_an_alarm_and_open_a_study(fleet, page):
 
 
 def _acknowledge(page, base, execution):
-    page.goto(f"{base}/alarms?execution={execution}")
+    page.goto(f"{base}/alarms?show=all&execution={execution}")
     first = page.locator("#alarm-list tr.open").first
     alarm = first.get_attribute("data-alarm")
     assert "rtt_ms" in first.inner_text()
     first.locator("input[name=note]").fill("seen in the browser")
     first.locator("button").click()  # the API call, with the CSRF header, then a reload
-    page.goto(f"{base}/alarms?show=acked&execution={execution}")
-    row = page.locator(f'#alarm-list tr[data-alarm="{alarm}"]')
+    row = page.locator(f'#alarm-list tr[data-alarm="{alarm}"].acked')
+    row.wait_for()
     assert "admin" in row.inner_text() and "seen in the browser" in row.inner_text()
     shot(page, "alarms")
     page.goto(f"{base}/executions/{execution}")
