@@ -87,7 +87,7 @@ def test_sensor_charts_are_bucketed_over_the_range(browser_client, node):
     assert data["series"]["busy %"] == [pytest.approx(95.0)] * 10  # idle 0 and 10: 5
     assert data["series"]["iowait %"] == [1.0] * 10
     mem = browser_client.get("/ui/nodes/n1/sensors/memory?since=1000&until=1100").json()
-    assert mem["series"] == {"used MB": [2000.0], "total MB": [4000.0]}
+    assert mem["series"] == {"used GB": [2.0], "total GB": [4.0]}
     assert browser_client.get("/ui/nodes/n1/sensors/disk").status_code == 422
     assert browser_client.get("/ui/nodes/n1/sensors/cpu?since=9&until=9").status_code == 422
 

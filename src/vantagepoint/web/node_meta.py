@@ -42,8 +42,8 @@ def _cpu(message: dict) -> dict[str, float | None]:
 
 
 def _memory(message: dict) -> dict[str, float | None]:
-    return {"used MB": _scaled(message.get("apps"), 1e6),
-            "total MB": _scaled(message.get("total"), 1e6)}
+    return {"used GB": _scaled(message.get("apps"), 1e9),
+            "total GB": _scaled(message.get("total"), 1e9)}
 
 
 # The figures each sensor chart shows, read from its message.

@@ -33,7 +33,7 @@
     for (const [name, values] of Object.entries(res.data.series)) {
       named[name] = { ts: res.data.ts, mean: values };
     }
-    VPCharts.multi(box, named, load);
+    VPCharts.multi(box, named, load, [res.data.since, res.data.until]);
     box.dataset.points = String(res.data.ts.length);
   }
 
