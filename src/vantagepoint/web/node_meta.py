@@ -50,6 +50,11 @@ def _memory(message: dict) -> dict[str, float | None]:
 SENSORS = {"cpu": _cpu, "memory": _memory}
 
 
+def _exactly(node: str, topic: str):
+    """One topic: the (node, topic, ts) index serves the time range and the order."""
+    return MetadataEntry.node_name == node, MetadataEntry.topic == topic
+
+
 def _under(node: str, prefix: str):
     return (MetadataEntry.node_name == node, MetadataEntry.topic >= prefix,
             MetadataEntry.topic < prefix_end(prefix))
@@ -57,8 +62,7 @@ def _under(node: str, prefix: str):
 
 def gps_fix(db: Session, node: str) -> tuple[Any, Any] | None:
     """Latitude and longitude of the node's latest GPS message, unchecked."""
-    found = db.scalar(select(MetadataEntry).where(MetadataEntry.node_name == node,
-                                                  MetadataEntry.topic == GPS)
+    found = db.scalar(select(MetadataEntry).where(*_exactly(node, GPS))
                       .order_by(MetadataEntry.ts.desc(), MetadataEntry.id.desc()).limit(1))
     if found is None:
         return None
@@ -97,7 +101,7 @@ def modems(db: Session, node: str) -> dict[str, Modem]:
 
 def events(db: Session, node: str, limit: int) -> list[MetadataEntry]:
     """The node's newest events (agent started, watchdog findings, ...), newest first."""
-    return list(db.scalars(select(MetadataEntry).where(*_under(node, NODE_EVENT))
+    return list(db.scalars(select(MetadataEntry).where(*_exactly(node, NODE_EVENT))
                            .order_by(MetadataEntry.ts.desc()).limit(limit)))
 
 
@@ -106,7 +110,7 @@ def sensor_series(db: Session, node: str, kind: str, since: float, until: float,
     """Mean of each figure of one sensor per bucket of ``[since, until)``."""
     figures = SENSORS[kind]
     rows = db.execute(select(MetadataEntry.ts, MetadataEntry.message)
-                      .where(*_under(node, sensor_topic(kind)), MetadataEntry.ts >= since,
+                      .where(*_exactly(node, sensor_topic(kind)), MetadataEntry.ts >= since,
                              MetadataEntry.ts < until)
                       .order_by(MetadataEntry.ts.desc()).limit(MAX_SENSOR_ROWS)).all()
     width = (until - since) / points
