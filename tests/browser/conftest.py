@@ -20,6 +20,18 @@ NODES = {"n1": {"lat": "59.33", "lon": "18.07", "country": "se", "site": "kista"
          "n2": {"lat": "40.42", "lon": "-3.70", "country": "es", "site": "leganes",
                 "type": "testing"}}
 
+# The node platform on loopback: a background ping on interface lo0, its modem described
+# by configuration, sensors every second (the node page charts all three).
+NODE_PLATFORM = {
+    "VANTAGE_AGENT_INTERFACES": json.dumps({"lo0": "lo"}),
+    "VANTAGE_AGENT_BACKGROUND_TARGET": "127.0.0.1",
+    "VANTAGE_AGENT_BACKGROUND_SECONDS": "0.5",
+    "VANTAGE_AGENT_MODEMS": json.dumps({"lo0": {"Operator": "Telia", "DeviceMode": 5,
+                                                "RSSI": -67, "RSRP": -95}}),
+    "VANTAGE_AGENT_MODEM_SECONDS": "1",
+    "VANTAGE_AGENT_SENSOR_SECONDS": "1",
+}
+
 
 def _missing() -> str | None:
     try:
@@ -58,7 +70,8 @@ def fleet(tmp_path_factory):
     core = start_core(f"sqlite:///{tmp}/core.db", tmp)
     try:
         for name, attrs in NODES.items():
-            core.start_agent(name, extra_env={"VANTAGE_AGENT_ATTRIBUTES": json.dumps(attrs)})
+            core.start_agent(name, extra_env={"VANTAGE_AGENT_ATTRIBUTES": json.dumps(attrs),
+                                              **NODE_PLATFORM})
         with core.client() as c:
             wait_until(lambda: len([n for n in c.get("/api/v1/nodes").json() if n["online"]])
                        == 2, timeout=60, what="both agents to register")

@@ -172,9 +172,15 @@ def _csv_matches_api(page, fleet, execution):
 def _node_rtt(page, base):
     page.goto(base + "/nodes/n1")
     page.wait_for_selector("body[data-ready='1']")
-    page.wait_for_selector("#rtt-chart .uplot canvas")
+    page.wait_for_selector("#rtt-chart .uplot canvas")  # the background ping on lo0
     assert "results" in page.locator("#rtt-note").inner_text()
-    assert "web-ping" in page.locator("#events").inner_text()
+    assert "lo0" in page.locator("#rtt-chart").inner_text()  # the legend names the interface
+    page.wait_for_selector("#sensor-cpu .uplot canvas")
+    assert int(page.locator("#sensor-memory").get_attribute("data-points")) > 0
+    modem = page.locator('#interfaces tr[data-interface="lo0"]').inner_text()
+    assert "Telia" in modem and "LTE" in modem and "-95 dBm" in modem, modem
+    events = page.locator("#events").inner_text()
+    assert "web-ping" in events and "Agent.Started" in events
     shot(page, "node")
 
 
@@ -222,3 +228,65 @@ def test_wrong_credentials_are_refused(fleet, page):
     page.click("button[type=submit]")
     assert page.locator("#login-error").is_visible()
     shot(page, "login")
+
+
+ALARMING = {"name": "alarming", "tasks": [{"name": "t", "actions": [
+    {"name": "p", "node": "n1", "tool": "ping", "config": {"target": "127.0.0.1",
+                                                           "interval": 0.2},
+     "results": ["rtt_ms"], "conditions": ["rtt_ms > 0"]}]}]}  # every reply raises one
+STUDY = {"name": "web-study", "parameters": {"interval": [0.2, 0.5]},
+         "template": {"tasks": [{"name": "t", "actions": [
+             {"name": "p", "node": "n2", "tool": "ping",
+              "config": {"target": "127.0.0.1", "interval": "${interval}"},
+              "results": ["rtt_ms"]}]}]},
+         "schedule": {"duration": 1.5, "gap": 0}}
+
+
+def test_acknowledge_an_alarm_and_open_a_study(fleet, page):
+    with fleet.client() as c:
+        assert c.put("/api/v1/scenarios/alarming", json=ALARMING).status_code == 200
+        r = c.post("/api/v1/executions", json={"scenario": "alarming", "duration": 2})
+        assert r.status_code == 201, r.text
+        execution = r.json()["id"]
+        r = c.post("/api/v1/studies", json=STUDY)
+        assert r.status_code == 201, r.text
+        wait_until(lambda: c.get("/api/v1/alarms", params={"execution": execution}).json(),
+                   timeout=60, what="an alarm from n1")
+        wait_until(lambda: c.get("/api/v1/studies/web-study").json()["runs"][0]["states"]
+                   == {"finished": 2}, timeout=90, what="both study runs to finish")
+    login_with_token(page, fleet.url)
+    _acknowledge(page, fleet.url, execution)
+    _study(page, fleet.url)
+
+
+def _acknowledge(page, base, execution):
+    page.goto(f"{base}/alarms?show=all&execution={execution}")
+    first = page.locator("#alarm-list tr.open").first
+    alarm = first.get_attribute("data-alarm")
+    assert "rtt_ms" in first.inner_text()
+    first.locator("input[name=note]").fill("seen in the browser")
+    first.locator("button").click()  # the API call, with the CSRF header, then a reload
+    row = page.locator(f'#alarm-list tr[data-alarm="{alarm}"].acked')
+    row.wait_for()
+    assert "admin" in row.inner_text() and "seen in the browser" in row.inner_text()
+    shot(page, "alarms")
+    page.goto(f"{base}/executions/{execution}")
+    assert page.locator(f'#alarm-list tr[data-alarm="{alarm}"].acked').count() == 1
+    assert page.locator("#parquet").get_attribute("href").endswith(
+        f"format=parquet&execution={execution}")
+    assert page.locator("#atlas-ping").count() == 1
+
+
+def _study(page, base):
+    page.goto(base + "/studies")
+    page.click('#study-list a[href="/studies/web-study"]')
+    page.select_option("#grid-form select[name=stat]", "max")
+    page.click("#grid-form button")
+    page.wait_for_url(re.compile(r"stat=max"))
+    cells = page.locator("#study-grid td.cell")
+    assert cells.count() == 2
+    for i in range(2):
+        entry = cells.nth(i).locator(".entry")
+        assert entry.get_attribute("data-state") == "finished"
+        assert float(entry.locator(".value").inner_text()) > 0
+    shot(page, "study")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 
 import pytest
 
@@ -49,7 +51,8 @@ def test_each_page_renders(browser_client):
                          ("/schedule?scenario=rtt", "schedule-form"),
                          ("/executions", f'data-execution="{ex}"'),
                          (f"/executions/{ex}", 'data-key="a/rtt_ms"'),
-                         ("/account", 'id="quotas"')):
+                         ("/account", 'id="quotas"'), ("/alarms", 'id="alarm-list"'),
+                         ("/studies", 'id="study-list"')):
         r = browser_client.get(path)
         assert r.status_code == 200 and marker in r.text, path
 
@@ -69,3 +72,27 @@ def test_csv_has_every_result_in_api_order(browser_client):
     assert [int(r["id"]) for r in rows] == [i["id"] for i in api]
     assert [r["value"] for r in rows] == ["0.5", '{"rtt": 1}', "text", "", "7"]
 
+
+
+def test_execution_page_brings_its_first_chart_and_log(browser_client):
+    ex = execution_with(browser_client, [float(v) for v in range(3000)])
+    page = browser_client.get(f"/executions/{ex}").text
+    chart = json.loads(re.search(r'<script type="application/json" id="first-chart">(.*?)'
+                                 r'</script>', page, re.S).group(1))
+    assert (chart["node"], chart["action"], chart["name"]) == ("n1", "a", "rtt_ms")
+    api = browser_client.get(f"/ui/executions/{ex}/series", params={
+        "node": "n1", "action": "a", "name": "rtt_ms", "points": 800}).json()
+    assert chart["data"] == api and api["count"] == 3000 and len(api["ts"]) <= 801
+    log = json.loads(re.search(r'id="first-log">(.*?)</script>', page, re.S).group(1))
+    assert log["more"] is False
+    assert [line["id"] for line in log["lines"]] == [
+        line["id"] for line in browser_client.get(f"/api/v1/executions/{ex}/logs").json()]
+    assert 'id="parquet"' in page and "atlas" not in page  # the probe tool is not ping
+
+
+def test_export_buttons_download_with_the_session_cookie(browser_client):
+    ex = execution_with(browser_client, [1.0, 2.0])
+    page = browser_client.get(f"/executions/{ex}").text
+    href = re.search(r'id="parquet" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    r = browser_client.get(href)
+    assert r.status_code == 200 and r.content[:4] == b"PAR1" and r.content[-4:] == b"PAR1"

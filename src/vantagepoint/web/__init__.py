@@ -15,10 +15,19 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from vantagepoint.web import data, login
-from vantagepoint.web.pages import account, executions, fleet, nodes, scenarios, schedule
+from vantagepoint.web.pages import (
+    account,
+    alarms,
+    executions,
+    fleet,
+    nodes,
+    scenarios,
+    schedule,
+    studies,
+)
 
 STATIC = Path(__file__).parent / "static"
-PAGES = (login, fleet, nodes, scenarios, schedule, executions, account, data)
+PAGES = (login, fleet, nodes, scenarios, schedule, executions, account, data, alarms, studies)
 
 
 def install(app: FastAPI) -> None:

@@ -17,6 +17,8 @@ NAV: list[NavItem] = [
     NavItem("Scenarios", "/scenarios"),
     NavItem("Schedule", "/schedule"),
     NavItem("Executions", "/executions"),
+    NavItem("Alarms", "/alarms"),
+    NavItem("Studies", "/studies"),
     NavItem("Account", "/account"),
 ]
 

@@ -35,6 +35,21 @@ class Buckets:
                 "count": self.count}
 
 
+def one_result(execution_id: int, action: str, name: str) -> Scope:
+    """One result name of one action of an execution (the index covers it)."""
+    def scope(query):
+        return query.where(Result.execution_id == execution_id, Result.action == action,
+                           Result.name == name)
+    return scope
+
+
+def one_series(execution_id: int, node: str, action: str, name: str) -> Scope:
+    """That result on one node."""
+    def scope(query):
+        return one_result(execution_id, action, name)(query).where(Result.node_name == node)
+    return scope
+
+
 def numeric(query: Select, scope: Scope) -> Select:
     return scope(query.where(Result.value_num.is_not(None)))
 
@@ -47,16 +62,18 @@ def span(db: Session, scope: Scope) -> tuple[float, float, int] | None:
 
 
 def downsample(db: Session, scope: Scope, points: int, group=None,
-               span_scope: Scope | None = None) -> dict[str, Buckets]:
+               span_scope: Scope | None = None,
+               known_span: tuple[float, float] | None = None) -> dict[str, Buckets]:
     """Equal-width buckets per group (e.g. per action); one group '' when ``group`` is None.
 
     ``span_scope`` may be a wider, cheaper scope (one the index covers) for finding
-    the time range the buckets divide.
+    the time range the buckets divide; ``known_span`` is that range when the caller
+    has it already (no query then).
     """
-    found = span(db, span_scope or scope)
+    found = known_span or span(db, span_scope or scope)
     if found is None:
         return {}
-    first, last, _ = found
+    first, last = found[0], found[1]
     width = max((last - first) / max(points, 1), 1e-9)
     bucket = func.floor((Result.ts - first) / width)
     key = group if group is not None else literal_column("''")

@@ -6,24 +6,27 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
+from vantagepoint.core.api.alarms import list_alarms
 from vantagepoint.core.api.deps import SessionDep
-from vantagepoint.core.api.executions import get_execution, list_executions
+from vantagepoint.core.api.executions import get_execution, list_executions, logs
 from vantagepoint.core.api.files import list_files
 from vantagepoint.core.api.results import query_results
 from vantagepoint.core.store.types import utcnow
 from vantagepoint.web.render import PageRoute, ViewerDep, render
-from vantagepoint.web.series import summary
+from vantagepoint.web.series import downsample, one_series, summary
 from vantagepoint.wire import ExecutionOut
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 CSV_COLUMNS = ("id", "execution", "node", "action", "name", "ts", "value")
 CSV_PAGE = 10000
 FIRST_CHART_POINTS = 800  # as execution.js asks
+FIRST_LOG_LINES = 1000  # as execution.js asks per call
+PAGE_ALARMS = 50  # the newest; the alarms page has them all
+ATLAS_TOOLS = ("ping", "traceroute")  # the tools whose runs export as RIPE Atlas JSON
 
 
 def progress(ex: ExecutionOut) -> float:
@@ -52,30 +55,49 @@ def snapshot_actions(ex: ExecutionOut) -> list[dict]:
 
 @router.get("/executions/{execution_id}", response_class=HTMLResponse)
 def execution_page(execution_id: int, request: Request, db: SessionDep, viewer: ViewerDep):
-    """State, live log, per-action results, charts, files and export."""
+    """State, live log, per-action results, charts, files and export.
+
+    The first page of the log and the first chart come inside the page, so it is
+    drawn without waiting for more requests (execution.js follows from there).
+    """
     ex = get_execution(execution_id, db, viewer.user)
     actions = snapshot_actions(ex)
     nodes_of: dict[str, list[str]] = {}
     for action in actions:
         nodes_of.setdefault(action["name"], []).append(action["node"])
     rows = summary(db, ex.id)
+    log = logs(ex.id, db, viewer.user, after=0, limit=FIRST_LOG_LINES)
     return render(request, "execution.html", viewer, ex=ex, progress=progress(ex),
                   actions=actions, nodes_of=nodes_of, summary=rows,
-                  first_chart=first_chart(ex.id, rows, nodes_of),
-                  files=list_files(ex.id, db, viewer.user))
+                  first_chart=first_chart(db, ex.id, rows, nodes_of),
+                  first_log={"lines": [line.model_dump(mode="json") for line in log],
+                             "more": len(log) == FIRST_LOG_LINES},
+                  files=list_files(ex.id, db, viewer.user, node=None, action=None),
+                  alarms=list_alarms(db, viewer.user, execution=ex.id, node=None, acked=None,
+                                     after=0, limit=PAGE_ALARMS),
+                  atlas_types=atlas_types(actions))
 
 
-def first_chart(execution_id: int, rows: list[dict], nodes_of: dict) -> str | None:
-    """The series the page charts first (the result with most values), to preload it."""
+def atlas_types(actions: list[dict]) -> list[str]:
+    """Which Atlas exports make sense: the ping and traceroute tools the execution ran."""
+    used = {action.get("tool") for action in actions}
+    return [tool for tool in ATLAS_TOOLS if tool in used]
+
+
+def first_chart(db, execution_id: int, rows: list[dict], nodes_of: dict) -> dict | None:
+    """The series the page charts first (the result with most values), reduced; its time
+    range comes from the summary, so this is one query."""
     if not rows:
         return None
     biggest = max(rows, key=lambda r: r["count"])
     nodes = nodes_of.get(biggest["action"])
     if not nodes:
         return None
-    query = urlencode({"node": nodes[0], "action": biggest["action"], "name": biggest["name"],
-                       "points": FIRST_CHART_POINTS})
-    return f"/ui/executions/{execution_id}/series?{query}"
+    key = {"node": nodes[0], "action": biggest["action"], "name": biggest["name"]}
+    scope = one_series(execution_id, key["node"], key["action"], key["name"])
+    found = downsample(db, scope, FIRST_CHART_POINTS,
+                       known_span=(biggest["first"], biggest["last"]))
+    return {**key, "data": found[""].to_dict() if found else None}
 
 
 @router.get("/executions/{execution_id}/results.csv")
@@ -96,7 +118,7 @@ def _csv_rows(sessions, user, execution_id: int) -> Iterator[str]:
         with sessions() as db:  # a short read per page; the request's session has closed
             page = query_results(db, user, execution=execution_id, node=None, action=None,
                                  name=None, since=None, until=None, cursor=cursor,
-                                 limit=CSV_PAGE)
+                                 limit=CSV_PAGE, background=False, study=None, run=None)
         for r in page.items:
             out.writerow((r.id, r.execution, r.node, r.action, r.name, repr(r.ts),
                           _cell(r.value)))

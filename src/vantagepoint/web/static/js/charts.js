@@ -28,15 +28,17 @@ const VPCharts = {
     return new uPlot(opts, [data.ts, data.min, data.mean, data.max], el);
   },
 
-  /** One mean line per named series (e.g. one per action or interface), aligned on time. */
-  multi(el, named, onZoom) {
+  /** One mean line per named series (e.g. one per action or interface), aligned on time;
+   *  ``xRange`` ([since, until], optional) fixes the time axis to the range asked for. */
+  multi(el, named, onZoom, xRange) {
     el.replaceChildren();
     const names = Object.keys(named);
     const joined = uPlot.join(names.map((n) => [named[n].ts, named[n].mean]));
     const series = [{}, ...names.map((n, i) => ({
       label: n, stroke: VPCharts.palette[i % VPCharts.palette.length], width: 1.5,
       spanGaps: true }))];
-    return new uPlot({ ...VPCharts.size(el), series, hooks: VPCharts.zoomHook(onZoom) },
+    const scales = xRange ? { x: { time: true, range: () => xRange } } : {};
+    return new uPlot({ ...VPCharts.size(el), series, scales, hooks: VPCharts.zoomHook(onZoom) },
                      joined, el);
   },
 

@@ -10,19 +10,27 @@
   let after = 0;
   let state = root.dataset.state;
 
+  /** Append log lines; remember the last one's id to follow from. */
+  function showLog(data) {
+    if (!data.length) return;
+    const lines = data.map((l) =>
+      `${VP.when(l.ts)} ${l.level.padEnd(7)} ${l.node || "core"}${l.action ? "/" + l.action : ""}: ${l.message}`);
+    const stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+    log.append(lines.join("\n") + "\n");
+    if (stick) log.scrollTop = log.scrollHeight;
+    after = data[data.length - 1].id;
+  }
+
   async function followLog() {
     for (;;) {  // drain: the API pages at most `limit` lines per call
       const res = await VP.api("GET", `/api/v1/executions/${id}/logs?after=${after}&limit=1000`);
-      if (!res.ok || !res.data.length) return;
-      const lines = res.data.map((l) =>
-        `${VP.when(l.ts)} ${l.level.padEnd(7)} ${l.node || "core"}${l.action ? "/" + l.action : ""}: ${l.message}`);
-      const stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-      log.append(lines.join("\n") + "\n");
-      if (stick) log.scrollTop = log.scrollHeight;
-      after = res.data[res.data.length - 1].id;
+      if (!res.ok) return;
+      showLog(res.data);
       if (res.data.length < 1000) return;
     }
   }
+
+  const inline = (elId) => JSON.parse(document.getElementById(elId).textContent);
 
   async function refreshState() {
     const res = await VP.api("GET", `/api/v1/executions/${id}`);
@@ -46,8 +54,12 @@
   }
 
   async function tick(first) {
-    // The page came with the state; an execution that had ended needs only its log.
-    await Promise.all([followLog(), first ? null : refreshState()]);
+    // The page came with the state and the log's first page: an execution that had
+    // ended needs no request unless its log is longer than that page.
+    const firstLog = first ? inline("first-log") : null;
+    if (first) showLog(firstLog.lines);
+    const drain = !first || firstLog.more || !FINAL.has(state);
+    await Promise.all([drain ? followLog() : null, first ? null : refreshState()]);
     if (FINAL.has(state)) {
       if (!first) await followLog();  // the last lines written as it ended
       root.dataset.followed = "1";
@@ -56,14 +68,16 @@
     setTimeout(() => tick(false), 1000);
   }
 
-  async function chart(button, kind) {
+  /** Chart one result; ``given`` is its data when the page brought it along. */
+  async function chart(button, kind, given) {
     const { node, action, name } = button.dataset;
     const query = new URLSearchParams({ node, action, name, points: 800 });
     const el = document.getElementById("result-chart");
     delete el.dataset.series;
     document.getElementById("chart-title").textContent =
       `${name} of ${action} on ${node} — ${kind === "cdf" ? "CDF" : "over time (min / mean / max per bucket)"}`;
-    const res = await VP.api("GET", `/ui/executions/${id}/${kind}?${query}`);
+    const res = given ? { ok: true, data: given }
+      : await VP.api("GET", `/ui/executions/${id}/${kind}?${query}`);
     if (!res.ok) { el.replaceChildren(VP.errorNode(res.data)); return; }
     if (kind === "cdf") VPCharts.cdf(el, res.data, name);
     else VPCharts.timeSeries(el, res.data, name);
@@ -99,11 +113,11 @@
     document.getElementById("results-table").dataset.filled = "1";
   }
 
-  // The first chart: the result with the most values.
-  const rows = [...document.querySelectorAll("#results-table tr[data-key]")];
-  const biggest = rows.sort((a, b) => b.dataset.count - a.dataset.count)[0];
-  const first = biggest && biggest.querySelector(".chart-open");
-  Promise.all([tick(true), first ? chart(first, "series") : null]).then(() => {
+  // The first chart: the result with the most values, its data inside the page.
+  const given = inline("first-chart");
+  const first = given && root.querySelector(`.chart-open[data-node="${CSS.escape(given.node)}"]` +
+    `[data-action="${CSS.escape(given.action)}"][data-name="${CSS.escape(given.name)}"]`);
+  Promise.all([tick(true), first && given.data ? chart(first, "series", given.data) : null]).then(() => {
     VP.ready();
     fillStats();
   });
