@@ -26,7 +26,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ingest import TOKEN, _batches, _prepare, _start_core  # noqa: E402
+from _core import start_core  # noqa: E402
+from ingest import TOKEN, _batches, _prepare  # noqa: E402
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -52,7 +53,7 @@ def main() -> None:
     os.environ["VANTAGE_ARCHIVE_POLL_SECONDS"] = "0.05"
     os.environ["VANTAGE_ARCHIVE_BATCH"] = str(args.batch)
     with tempfile.TemporaryDirectory() as tmp:
-        core, base = _start_core(args.database_url or f"sqlite:///{tmp}/core.db", Path(tmp))
+        core, base = start_core(args.database_url or f"sqlite:///{tmp}/core.db", Path(tmp), TOKEN)
         try:
             node_token, execution = _prepare(base)
             ingest_rate, archive_rate = _run(base, node_token, execution, args)
