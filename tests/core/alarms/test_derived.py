@@ -6,8 +6,10 @@ import time
 
 from tests.core.alarms.conftest import delivered, start_watched
 from tests.support import wait_until
+from vantagepoint.core.alarms.derived import CURSOR
 from vantagepoint.core.ingest import insert_results
 from vantagepoint.core.processors import Derived
+from vantagepoint.core.store.models import WatchCursor
 from vantagepoint.spec.tools import ResultSpec, ToolInfo
 
 JOINED = ToolInfo(name="probe", version="1.0", results=[
@@ -21,6 +23,12 @@ def store(client, execution_id: int, origin: str, series) -> None:
         insert_results(db, execution_id, origin, rows)
 
 
+def watching(client) -> bool:
+    """The core's watch has started: it watches results stored from then on."""
+    with client.app.state.sessions() as db:
+        return db.get(WatchCursor, CURSOR) is not None
+
+
 def core_alarms(client, execution_id):
     found = client.get("/api/v1/alarms", params={"execution": execution_id}).json()
     return sorted(((a["condition"], a["value"], a["ts"]) for a in found),
@@ -30,6 +38,7 @@ def core_alarms(client, execution_id):
 def test_windows_on_derived_results_straddle_batches(alarm_client, hook):
     _, ex = start_watched(alarm_client, ["max(owd_ms, 10s) > 50", "owd_ms < 0", "owd_ms > 65"],
                           tools=[JOINED], results=["owd_ms"])
+    wait_until(lambda: watching(alarm_client), what="the core's derived-result watch")
     t0 = time.time() - 100
     # First batch ends with a high value; the next batch's values fall in its window.
     store(alarm_client, ex["id"], "proc-test-1", [(t0 + i, 10.0) for i in range(5)]
