@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from vantagepoint.core.scheduler.calendar_db import node_info
 from vantagepoint.core.scheduler.model import NodeInfo
 from vantagepoint.core.store.models import Node, Spec
 from vantagepoint.core.store.types import utcnow
+from vantagepoint.spec.models import ScenarioSpec
 from vantagepoint.spec.tools import ToolInfo
-from vantagepoint.spec.validate import NodeView, fleet_node
+from vantagepoint.spec.validate import NodeView, fleet_node, resolve_scenario
 
 
 def node_view(node: Node) -> NodeView:
@@ -36,16 +37,9 @@ class StoreCatalog:
 
     def __init__(self, db: Session, owner_id: int):
         self.db, self.owner_id = db, owner_id
-        self._nodes: dict[str, NodeView | None] = {}
-        self.rows: dict[str, Node] = {}  # the node rows read, for callers that need more
 
     def node(self, name: str) -> NodeView | None:
-        if name not in self._nodes:
-            row = self.db.scalar(select(Node).where(Node.name == name))
-            self._nodes[name] = node_view(row) if row is not None else None
-            if row is not None:
-                self.rows[name] = row
-        return self._nodes[name]
+        return _fleet(self.db).by_name.get(name)
 
     def nodes(self) -> list[NodeView]:
         return _fleet(self.db).views
@@ -69,6 +63,44 @@ class StoreCatalog:
         return row.spec if row is not None else None
 
 
+def resolved_scenario(db: Session, row: Spec) -> ScenarioSpec:
+    """A stored scenario resolved and checked against the fleet; treat it as read-only.
+
+    Resolving (parsing, JSON Schema checks of every action) cost more than the rest of a
+    scheduling request, so the result is kept while the scenario's version and the fleet
+    stay the same. A scenario with references is resolved anew: what it refers to may
+    have changed without its own version changing.
+    """
+    if _has_refs(row.spec):
+        return resolve_scenario(row.spec, StoreCatalog(db, row.owner_id))
+    key = (_url(db), row.id, row.version, _fleet(db).key)
+    spec = _RESOLVED.get(key)
+    if spec is None:
+        spec = resolve_scenario(row.spec, StoreCatalog(db, row.owner_id))
+        if len(_RESOLVED) >= MAX_RESOLVED:
+            _RESOLVED.clear()
+        _RESOLVED[key] = spec
+    return spec
+
+
+def _has_refs(raw: Any) -> bool:
+    tasks = raw.get("tasks") if isinstance(raw, dict) else None
+    if not isinstance(tasks, list):
+        return True  # malformed: let resolving say what is wrong, every time
+    for task in tasks:
+        if not isinstance(task, dict) or "ref" in task:
+            return True
+        actions = task.get("actions")
+        if not isinstance(actions, list) or any(
+                not isinstance(a, dict) or "ref" in a for a in actions):
+            return True
+    return False
+
+
+MAX_RESOLVED = 1024
+_RESOLVED: dict[tuple, ScenarioSpec] = {}
+
+
 def find_spec(db: Session, kind: str, owner_id: int, name: str) -> Spec | None:
     return db.scalar(select(Spec).where(
         Spec.kind == kind, Spec.owner_id == owner_id, Spec.name == name))
@@ -82,6 +114,12 @@ class _Fleet:
     views: list[NodeView]
     infos: list[NodeInfo]  # as the scheduler sees them; status as of the last registration
     roles: dict[tuple[str, str | None], NodeView | str] = field(default_factory=dict)
+    by_name: dict[str, NodeView] = field(init=False)
+    info_by_name: dict[str, NodeInfo] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_name = {view.name: view for view in self.views}
+        self.info_by_name = {info.name: info for info in self.infos}
 
 
 # Per database, reused until a node registers or changes: rebuilding the views (JSON and
@@ -101,12 +139,35 @@ def fleet_nodes(db: Session) -> list[tuple[NodeInfo, frozenset[str]]]:
             for info, view in zip(fleet.infos, fleet.views, strict=True)]
 
 
+def node_infos(db: Session, names: list[str]) -> list[NodeInfo]:
+    """The named nodes as the scheduler sees them, their status read fresh."""
+    known = _fleet(db).info_by_name
+    return [info if info.status == status else replace(info, status=status)
+            for name, status in db.execute(_STATUS, {"names": names})
+            if (info := known.get(name)) is not None]
+
+
+_FLEET_KEY = select(func.count(Node.id), func.max(Node.registered_at))
+_STATUS = select(Node.name, Node.status).where(Node.name.in_(bindparam("names", expanding=True)))
+
+
 def _fleet(db: Session) -> _Fleet:
-    key = tuple(db.execute(select(func.count(Node.id), func.max(Node.registered_at))).one())
-    url = db.get_bind().engine.url.render_as_string(hide_password=True)
+    """The fleet, checked against the store once per transaction."""
+    transaction = db.get_transaction()
+    seen = db.info.get("vp_fleet")
+    if seen is not None and seen[0] is transaction:
+        return seen[1]
+    key = tuple(db.execute(_FLEET_KEY).one())
+    url = _url(db)
     cached = _FLEET.get(url)
     if cached is None or cached.key != key:
         rows = db.scalars(select(Node).order_by(Node.name)).all()
         _FLEET[url] = cached = _Fleet(key, [node_view(n) for n in rows],
                                       [node_info(n) for n in rows])
+    db.info["vp_fleet"] = (transaction, cached)
     return cached
+
+
+def _url(db: Session) -> str:
+    """Which database: caches here are per database, shared by the process's sessions."""
+    return db.get_bind().engine.url.render_as_string(hide_password=True)

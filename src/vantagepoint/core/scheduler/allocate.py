@@ -8,15 +8,15 @@ the scheduler, so two core processes racing for one slot cannot both win.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from vantagepoint.config import CoreSettings
-from vantagepoint.core.catalog import StoreCatalog, find_spec
-from vantagepoint.core.scheduler import quotas
+from vantagepoint.core.catalog import StoreCatalog, find_spec, node_infos, resolved_scenario
+from vantagepoint.core.scheduler import model, quotas
 from vantagepoint.core.scheduler.binding import Binding, Selection, bind_by_order, bound
 from vantagepoint.core.scheduler.binding import selection as read_selection
 from vantagepoint.core.scheduler.calendar_cache import CalendarCache, cache_for, touch
@@ -26,10 +26,11 @@ from vantagepoint.core.scheduler.model import Policy, Proposal, Refusal, Span
 from vantagepoint.core.scheduler.proposal import build, cost, node_parts
 from vantagepoint.core.scheduler.registry import Memo, check_all
 from vantagepoint.core.scheduler.request import check_limits, earliest_start, occurrences
+from vantagepoint.core.store.bulk import insert_rows
 from vantagepoint.core.store.models import Booking, Node, Schedule, User
 from vantagepoint.errors import Invalid, NotFound, Problem, Unschedulable
 from vantagepoint.spec.models import ScenarioSpec
-from vantagepoint.spec.validate import check_action, check_periods, resolve_scenario
+from vantagepoint.spec.validate import check_action, check_periods
 from vantagepoint.wire import ScheduleCreate
 
 SCHEDULER_LOCK = 0x76700001  # PostgreSQL advisory lock key of the scheduler
@@ -85,7 +86,7 @@ def scenario_spec(db: Session, user: User, name: str) -> ScenarioSpec:
     row = find_spec(db, "scenario", user.id, name)
     if row is None:
         raise NotFound(f"no scenario {name!r}")
-    return resolve_scenario(row.spec, StoreCatalog(db, user.id))
+    return resolved_scenario(db, row)
 
 
 class _Search:
@@ -97,10 +98,11 @@ class _Search:
         self.db, self.user, self.spec, self.choice = db, user, spec, choice
         self.req, self.settings, self.policies, self.calendar = req, settings, policies, calendar
         if choice.fixed is not None:
-            catalog = _check_bound(bound(spec, choice.fixed), db, user)
-            calendar.remember([node_info(row) for row in catalog.rows.values()])
+            concrete = bound(spec, choice.fixed)
+            _check_bound(concrete, db, user)
+            self._fixed_nodes = sorted(node_parts(concrete))
+            calendar.remember(node_infos(db, self._fixed_nodes))
             self._pool = []
-            self._fixed_nodes = sorted(node_parts(bound(spec, choice.fixed)))
         else:
             self._pool = candidates(db, spec, req)
             calendar.remember(self._pool)
@@ -174,14 +176,13 @@ class _Search:
                 _next_start(refusals, spans, fixed=False))
 
 
-def _check_bound(spec: ScenarioSpec, db: Session, user: User) -> StoreCatalog:
+def _check_bound(spec: ScenarioSpec, db: Session, user: User) -> None:
     """Bound nodes must exist and offer the tools and interfaces their actions use."""
     catalog = StoreCatalog(db, user.id)
     problems = [p for i, a in enumerate(spec.actions())
                 for p in check_action(a, catalog, f"/actions/{i}")]
     if problems:
         raise Invalid("the chosen nodes cannot run this scenario", problems)
-    return catalog
 
 
 def _shortage(per_occurrence: list[int], spans: list[Span], count: int, pool: int) -> str:
@@ -226,13 +227,14 @@ def book(db: Session, user: User, req: ScheduleCreate, found: Plan,
     schedule.binding, schedule.shared, schedule.state = found.binding, found.spec.shared, "active"
     schedule.node_seconds, schedule.data_bytes = found.node_seconds, found.data_bytes
     db.flush()
-    # A bulk insert: a periodic schedule on many nodes books thousands of rows.
-    db.execute(insert(Booking), [
+    stored = [model.Booking(b.node, b.span, schedule.id, b.occurrence, b.shared,
+                             b.interfaces, b.tools, b.system) for b in found.proposal.bookings]
+    # A periodic schedule on many nodes books thousands of rows: see store.bulk.
+    insert_rows(db, Booking.__table__, [
         dict(schedule_id=schedule.id, occurrence=b.occurrence, node_name=b.node,
              start=b.span.start, end=b.span.end, shared=b.shared, system=b.system,
              interfaces=list(b.interfaces), tools=list(b.tools), state="reserved")
-        for b in found.proposal.bookings])
-    stored = [replace(b, schedule_id=schedule.id) for b in found.proposal.bookings]
+        for b in stored])
     if found.cache is None:
         touch(db)
     else:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from vantagepoint.core.scheduler import model
@@ -31,10 +31,20 @@ COLUMNS = (Booking.node_name, Booking.start, Booking.end, Booking.schedule_id,
            Booking.system)
 
 
+# Built once: constructing a statement costs more than running it on a hot path.
+# The stamp is written through the table, not the mapped class: nothing to synchronise.
+_STAMP = CalendarStamp.__table__
+_READ_STAMP = select(_STAMP.c.stamp).where(_STAMP.c.id == 1)
+_WRITE_STAMP = update(_STAMP).where(_STAMP.c.id == 1).values(stamp=bindparam("new"))
+_READ_NODE = select(*COLUMNS).where(
+    Booking.node_name == bindparam("node"), Booking.state == ACTIVE,
+    Booking.start >= bindparam("low"), Booking.start < bindparam("high"))
+
+
 def touch(db: Session) -> str:
     """Record that the calendar changed (in the caller's transaction); the new stamp."""
     stamp = uuid.uuid4().hex
-    db.execute(update(CalendarStamp).where(CalendarStamp.id == 1).values(stamp=stamp))
+    db.execute(_WRITE_STAMP, {"new": stamp})
     return stamp
 
 
@@ -49,7 +59,7 @@ class CalendarCache:
 
     def sync(self, db: Session) -> None:
         """Forget everything if the calendar changed since this cache last saw it."""
-        stamp = db.scalar(select(CalendarStamp.stamp).where(CalendarStamp.id == 1))
+        stamp = db.scalar(_READ_STAMP)
         if stamp != self.stamp or len(self._keys) > MAX_BOOKINGS:
             self._forget()
             self.stamp = stamp
@@ -87,9 +97,7 @@ class CalendarCache:
         self._loaded[node] = (lo, hi)
 
     def _read(self, db: Session, node: str, low, high) -> None:
-        rows = db.execute(select(*COLUMNS).where(
-            Booking.node_name == node, Booking.state == ACTIVE,
-            Booking.start >= low, Booking.start < high))
+        rows = db.execute(_READ_NODE, {"node": node, "low": low, "high": high})
         self._add(model.Booking(node=r.node_name, span=Span(r.start, r.end),
                                 schedule_id=r.schedule_id, occurrence=r.occurrence,
                                 shared=r.shared, interfaces=tuple(r.interfaces),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, insert, select
 from sqlalchemy.orm import Session
 
 from vantagepoint.config import CoreSettings
@@ -13,18 +13,23 @@ from vantagepoint.wire import QuotaOut
 TIME, DATA = "time", "data"
 
 
+def _spent(kind: str):
+    return func.coalesce(func.sum(case((QuotaEntry.kind == kind, QuotaEntry.amount),
+                                       else_=0)), 0)
+
+
+def _limit(column):
+    return select(column).where(Quota.user_id == bindparam("user")).scalar_subquery()
+
+
+# Limits and use in one query, built once (it runs for every scheduling request).
+_STANDING = select(_limit(Quota.node_seconds_limit), _limit(Quota.data_bytes_limit),
+                   _spent(TIME), _spent(DATA)).where(QuotaEntry.user_id == bindparam("user"))
+
+
 def standing(db: Session, user: User, settings: CoreSettings) -> tuple[float, int, float, float]:
-    """Limits and use in one query: (time limit, data limit, time used, data used)."""
-    def limit(column):
-        return select(column).where(Quota.user_id == user.id).scalar_subquery()
-
-    def spent(kind: str):
-        return func.coalesce(func.sum(case((QuotaEntry.kind == kind, QuotaEntry.amount),
-                                           else_=0)), 0)
-
-    row = db.execute(select(limit(Quota.node_seconds_limit), limit(Quota.data_bytes_limit),
-                            spent(TIME), spent(DATA))
-                     .where(QuotaEntry.user_id == user.id)).one()
+    """(time limit, data limit, time used, data used); the defaults where no limits are set."""
+    row = db.execute(_STANDING, {"user": user.id}).one()
     time_limit, data_limit = (
         (row[0], row[1]) if row[0] is not None or row[1] is not None
         else (settings.default_node_seconds_quota, settings.default_data_bytes_quota))
@@ -57,9 +62,10 @@ def check(db: Session, user: User, settings: CoreSettings, need_time: float,
 def record(db: Session, user_id: int, schedule_id: int | None, kind: str, amount: float,
            reason: str) -> None:
     """Add a ledger line: positive debits, negative refunds."""
-    if amount:
-        db.add(QuotaEntry(user_id=user_id, schedule_id=schedule_id, kind=kind, amount=amount,
-                          reason=reason[:256]))
+    if amount:  # a plain insert: no unit of work to flush for a line nobody reads back
+        db.execute(insert(QuotaEntry.__table__).values(
+            user_id=user_id, schedule_id=schedule_id, kind=kind, amount=amount,
+            reason=reason[:256]))
 
 
 def set_limits(db: Session, user: User, settings: CoreSettings, node_seconds: float | None,
