@@ -13,6 +13,9 @@ Prints one figure per line:
                          the single-node figures at n = 10k, 100k, 1m existing bookings (each
                          in a fresh database; the unsuffixed figures are those of 100k)
 
+The core process's collector settings apply (vantagepoint.core.runtime.tune_gc), as the
+scheduler runs under them in the core.
+
 Usage: python bench/scheduler.py [--requests N] [--filtered N] [--no-1m] [--small]
                                  [--database-url postgresql+psycopg://user@host/postgres]
 With --database-url every testbed gets a fresh database on that server, dropped afterwards.
@@ -34,6 +37,7 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from vantagepoint.config import CoreSettings
+from vantagepoint.core.runtime import tune_gc
 from vantagepoint.core.scheduler.allocate import book, lock_scheduler, plan
 from vantagepoint.core.scheduler.registry import load_policies
 from vantagepoint.core.store.db import make_engine, make_sessionmaker, migrate
@@ -74,6 +78,7 @@ SMALL = Sizes(nodes=100, bookings=(("10k", 100), ("100k", 1000), ("1m", 3000)), 
 
 def main() -> None:
     args = _args()
+    tune_gc()
     sizes = SMALL if args.small else Sizes()
     sizes = replace(sizes, requests=args.requests or sizes.requests,
                     filtered=args.filtered if args.filtered is not None else sizes.filtered)

@@ -39,6 +39,7 @@ from vantagepoint.core.archive import drain_loop, load_archivers
 from vantagepoint.core.bootstrap import ensure_admin
 from vantagepoint.core.duties import Coordinator, duty_status
 from vantagepoint.core.processors import load_processors
+from vantagepoint.core.runtime import tune_gc
 from vantagepoint.core.scheduler.registry import load_policies
 from vantagepoint.core.store.db import make_engine, make_sessionmaker
 from vantagepoint.errors import Invalid, Problem, VantageError
@@ -68,6 +69,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
                                  drain_loop(app.state.sessions, archiver, settings.archive_batch),
                                  archiver.sink.close)
         coordinator.start()
+        tune_gc()
         app.state.alarm_duty = AlarmDuty(app.state.sessions, settings, app.state.policies,
                                          notifiers)
         app.state.alarm_duty.start()

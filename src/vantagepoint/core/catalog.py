@@ -102,8 +102,11 @@ _RESOLVED: dict[tuple, ScenarioSpec] = {}
 
 
 def find_spec(db: Session, kind: str, owner_id: int, name: str) -> Spec | None:
-    return db.scalar(select(Spec).where(
-        Spec.kind == kind, Spec.owner_id == owner_id, Spec.name == name))
+    return db.scalar(_FIND_SPEC, {"kind": kind, "owner": owner_id, "name": name})
+
+
+_FIND_SPEC = select(Spec).where(Spec.kind == bindparam("kind"), Spec.owner_id == bindparam("owner"),
+                                Spec.name == bindparam("name"))
 
 
 @dataclass

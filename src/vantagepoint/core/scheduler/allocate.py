@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from vantagepoint.config import CoreSettings
 from vantagepoint.core.catalog import StoreCatalog, find_spec, node_infos, resolved_scenario
-from vantagepoint.core.scheduler import model, quotas
+from vantagepoint.core.scheduler import quotas
 from vantagepoint.core.scheduler.binding import Binding, Selection, bind_by_order, bound
 from vantagepoint.core.scheduler.binding import selection as read_selection
 from vantagepoint.core.scheduler.calendar_cache import CalendarCache, cache_for, touch
@@ -26,7 +26,7 @@ from vantagepoint.core.scheduler.model import Policy, Proposal, Refusal, Span
 from vantagepoint.core.scheduler.proposal import build, cost, node_parts
 from vantagepoint.core.scheduler.registry import Memo, check_all
 from vantagepoint.core.scheduler.request import check_limits, earliest_start, occurrences
-from vantagepoint.core.store.bulk import insert_rows
+from vantagepoint.core.store.bulk import insert_columns
 from vantagepoint.core.store.models import Booking, Node, Schedule, User
 from vantagepoint.errors import Invalid, NotFound, Problem, Unschedulable
 from vantagepoint.spec.models import ScenarioSpec
@@ -227,21 +227,23 @@ def book(db: Session, user: User, req: ScheduleCreate, found: Plan,
     schedule.binding, schedule.shared, schedule.state = found.binding, found.spec.shared, "active"
     schedule.node_seconds, schedule.data_bytes = found.node_seconds, found.data_bytes
     db.flush()
-    stored = [model.Booking(b.node, b.span, schedule.id, b.occurrence, b.shared,
-                             b.interfaces, b.tools, b.system) for b in found.proposal.bookings]
+    stored = [b.stored_as(schedule.id) for b in found.proposal.bookings]
     # A periodic schedule on many nodes books thousands of rows: see store.bulk.
-    insert_rows(db, Booking.__table__, [
-        dict(schedule_id=schedule.id, occurrence=b.occurrence, node_name=b.node,
-             start=b.span.start, end=b.span.end, shared=b.shared, system=b.system,
-             interfaces=list(b.interfaces), tools=list(b.tools), state="reserved")
-        for b in stored])
+    n = len(stored)
+    insert_columns(db, Booking.__table__, {
+        "schedule_id": [schedule.id] * n, "state": ["reserved"] * n,
+        "occurrence": [b.occurrence for b in stored], "node_name": [b.node for b in stored],
+        "start": [b.span.start for b in stored], "end": [b.span.end for b in stored],
+        "shared": [b.shared for b in stored], "system": [b.system for b in stored],
+        "interfaces": [list(b.interfaces) for b in stored],
+        "tools": [list(b.tools) for b in stored]})
     if found.cache is None:
         touch(db)
     else:
         with found.cache.lock:
             found.cache.booked(db, stored)
-    quotas.record(db, user.id, schedule.id, quotas.TIME, found.node_seconds, "booked")
-    quotas.record(db, user.id, schedule.id, quotas.DATA, found.data_bytes, "booked")
+    quotas.record(db, user.id, schedule.id, "booked", time=found.node_seconds,
+                  data=found.data_bytes)
     db.flush()
     return schedule
 

@@ -60,7 +60,7 @@ class CalendarCache:
     def sync(self, db: Session) -> None:
         """Forget everything if the calendar changed since this cache last saw it."""
         stamp = db.scalar(_READ_STAMP)
-        if stamp != self.stamp or len(self._keys) > MAX_BOOKINGS:
+        if stamp != self.stamp or self._held > MAX_BOOKINGS:
             self._forget()
             self.stamp = stamp
 
@@ -73,12 +73,17 @@ class CalendarCache:
     def booked(self, db: Session, bookings: Iterable[model.Booking]) -> None:
         """This process just stored ``bookings``: stamp the change and keep them."""
         self.stamp = touch(db)
+        bookings = list(bookings)
+        self._own.update(b.schedule_id for b in bookings)
         self._add(bookings)
 
     def _forget(self) -> None:
         self.memory = MemoryCalendar(self.max_length)
         self._loaded: dict[str, tuple] = {}  # node -> (low, high) of the starts read
-        self._keys: set[tuple] = set()  # (schedule, occurrence, node) of what is held
+        # Schedules this process booked since the stamp: held already when read back.
+        # (Reads of a node never overlap each other, so nothing else can come twice.)
+        self._own: set[int] = set()
+        self._held = 0
 
     def _cover(self, db: Session, node: str, low, high) -> None:
         """Make sure the node's bookings starting in ``[low, high)`` are held."""
@@ -101,16 +106,13 @@ class CalendarCache:
         self._add(model.Booking(node=r.node_name, span=Span(r.start, r.end),
                                 schedule_id=r.schedule_id, occurrence=r.occurrence,
                                 shared=r.shared, interfaces=tuple(r.interfaces),
-                                tools=tuple(r.tools), system=r.system) for r in rows)
+                                tools=tuple(r.tools), system=r.system)
+                  for r in rows if r.schedule_id not in self._own)
 
     def _add(self, bookings: Iterable[model.Booking]) -> None:
-        fresh = []
-        for b in bookings:
-            key = (b.schedule_id, b.occurrence, b.node)
-            if key not in self._keys:  # own bookings may be read back later
-                self._keys.add(key)
-                fresh.append(b)
-        self.memory.add_all(fresh)
+        bookings = list(bookings)
+        self._held += len(bookings)
+        self.memory.add_all(bookings)
 
 
 _CACHES: dict[tuple[str, timedelta], CalendarCache] = {}

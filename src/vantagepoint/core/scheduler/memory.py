@@ -5,10 +5,13 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from vantagepoint.core.scheduler.model import Booking, NodeInfo, Span
 
 DEFAULT_MAX_LENGTH = timedelta(hours=24, minutes=1)
+_START = attrgetter("span.start")
+ZERO = timedelta(0)
 
 
 class MemoryCalendar:
@@ -20,6 +23,7 @@ class MemoryCalendar:
         self._nodes: dict[str, NodeInfo] = {}
         self._starts: dict[str, list[datetime]] = {}
         self._bookings: dict[str, list[Booking]] = {}
+        self._longest: dict[str, timedelta] = {}  # per node: its longest booking held
         for info in nodes:
             self.add_node(info)
         self.add_all(bookings)
@@ -30,23 +34,35 @@ class MemoryCalendar:
 
     def add(self, booking: Booking) -> None:
         """Insert one booking in start order."""
-        self._check_length(booking)
-        starts = self._starts.setdefault(booking.node, [])
-        index = bisect_right(starts, booking.span.start)
-        starts.insert(index, booking.span.start)
-        self._bookings.setdefault(booking.node, []).insert(index, booking)
+        self.add_all([booking])
 
     def add_all(self, bookings: Iterable[Booking]) -> None:
-        """Insert many bookings at once (one sort per node rather than one shift per booking)."""
-        touched: set[str] = set()
+        """Insert many bookings, merging each node's new ones into its ordered list."""
+        by_node: dict[str, list[Booking]] = {}
         for booking in bookings:
             self._check_length(booking)
-            self._bookings.setdefault(booking.node, []).append(booking)
-            touched.add(booking.node)
-        for node in touched:
-            ordered = sorted(self._bookings[node], key=lambda b: b.span.start)
-            self._bookings[node] = ordered
-            self._starts[node] = [b.span.start for b in ordered]
+            by_node.setdefault(booking.node, []).append(booking)
+        for node, new in by_node.items():
+            new.sort(key=_START)
+            self._merge(node, new)
+            longest = max(b.span.end - b.span.start for b in new)
+            self._longest[node] = max(longest, self._longest.get(node, ZERO))
+
+    def _merge(self, node: str, new: list[Booking]) -> None:
+        """Merge sorted ``new`` into the node's lists: linear, and no key calls on the old."""
+        starts, held = self._starts.get(node, []), self._bookings.get(node, [])
+        merged_starts: list[datetime] = []
+        merged: list[Booking] = []
+        done = 0
+        for booking in new:
+            at = bisect_right(starts, booking.span.start, lo=done)
+            merged_starts += starts[done:at]
+            merged += held[done:at]
+            merged_starts.append(booking.span.start)
+            merged.append(booking)
+            done = at
+        self._starts[node] = merged_starts + starts[done:]
+        self._bookings[node] = merged + held[done:]
 
     def bookings(self, node: str, span: Span, padding: timedelta) -> list[Booking]:
         """Bookings on ``node`` overlapping ``span`` widened by ``padding`` each side."""
@@ -54,7 +70,8 @@ class MemoryCalendar:
         if not starts:
             return []
         earliest = span.start - padding  # a booking must end after this...
-        low = bisect_left(starts, earliest - self.max_length)
+        # ...so it starts after this, given the longest booking this node holds
+        low = bisect_left(starts, earliest - self._longest[node])
         high = bisect_left(starts, span.end + padding)  # ...and start before this
         return [b for b in self._bookings[node][low:high] if b.span.end > earliest]
 

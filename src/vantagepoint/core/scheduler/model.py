@@ -52,6 +52,24 @@ class Booking:
     tools: tuple[str, ...] = ()  # tool names its actions run (one entry per action)
     system: bool = False  # a system (background) schedule that user schedules avoid
 
+    def stored_as(self, schedule_id: int) -> Booking:
+        """This proposed booking as stored under ``schedule_id``."""
+        return self._with(schedule_id=schedule_id)
+
+    def moved(self, span: Span, occurrence: int) -> Booking:
+        """The same node part in another occurrence."""
+        return self._with(span=span, occurrence=occurrence)
+
+    def _with(self, **changes) -> Booking:
+        """A copy with some fields changed, made by copying the fields directly.
+
+        A periodic request builds and stores thousands of bookings; a frozen
+        dataclass's ``__init__`` (or ``dataclasses.replace``) costs several times this.
+        """
+        copy = object.__new__(Booking)
+        copy.__dict__.update(self.__dict__, **changes)
+        return copy
+
 
 @dataclass(frozen=True)
 class Proposal:

@@ -22,11 +22,10 @@ def node_parts(spec: ScenarioSpec) -> dict[str, tuple[tuple[str, ...], tuple[str
 
 def build(owner: str, spec: ScenarioSpec, spans: list[Span], system: bool = False) -> Proposal:
     """Every node part of every occurrence of a bound scenario."""
-    parts = node_parts(spec)
-    bookings = tuple(
-        Booking(node=node, span=span, occurrence=i, shared=spec.shared, interfaces=ifaces,
-                tools=tools, system=system)
-        for i, span in enumerate(spans) for node, (ifaces, tools) in sorted(parts.items()))
+    templates = [Booking(node=node, span=spans[0], shared=spec.shared, interfaces=ifaces,
+                         tools=tools, system=system)
+                 for node, (ifaces, tools) in sorted(node_parts(spec).items())]
+    bookings = tuple(t.moved(span, i) for i, span in enumerate(spans) for t in templates)
     return Proposal(owner=owner, scenario=spec.name, shared=spec.shared, status=spec.status,
                     bookings=bookings)
 

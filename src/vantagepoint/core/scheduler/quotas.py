@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, case, func, insert, select
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from vantagepoint.config import CoreSettings
-from vantagepoint.core.store.models import Quota, QuotaEntry, User
+from vantagepoint.core.store.models import Quota, QuotaEntry, QuotaUsage, User
+from vantagepoint.core.store.types import utcnow
 from vantagepoint.errors import Problem, Unschedulable
 from vantagepoint.wire import QuotaOut
 
 TIME, DATA = "time", "data"
 
 
-def _spent(kind: str):
-    return func.coalesce(func.sum(case((QuotaEntry.kind == kind, QuotaEntry.amount),
-                                       else_=0)), 0)
-
-
-def _limit(column):
-    return select(column).where(Quota.user_id == bindparam("user")).scalar_subquery()
-
-
-# Limits and use in one query, built once (it runs for every scheduling request).
-_STANDING = select(_limit(Quota.node_seconds_limit), _limit(Quota.data_bytes_limit),
-                   _spent(TIME), _spent(DATA)).where(QuotaEntry.user_id == bindparam("user"))
+# Limits and use of one user in one query by key, built once: it runs for every request.
+_STANDING = (
+    select(select(Quota.node_seconds_limit).where(Quota.user_id == bindparam("user"))
+           .scalar_subquery(),
+           select(Quota.data_bytes_limit).where(Quota.user_id == bindparam("user"))
+           .scalar_subquery(),
+           func.coalesce(select(QuotaUsage.node_seconds)
+                         .where(QuotaUsage.user_id == bindparam("user")).scalar_subquery(), 0),
+           func.coalesce(select(QuotaUsage.data_bytes)
+                         .where(QuotaUsage.user_id == bindparam("user")).scalar_subquery(), 0)))
 
 
 def standing(db: Session, user: User, settings: CoreSettings) -> tuple[float, int, float, float]:
@@ -59,13 +60,31 @@ def check(db: Session, user: User, settings: CoreSettings, need_time: float,
         raise Unschedulable(f"the request exceeds {user.name}'s quota", problems)
 
 
-def record(db: Session, user_id: int, schedule_id: int | None, kind: str, amount: float,
-           reason: str) -> None:
-    """Add a ledger line: positive debits, negative refunds."""
-    if amount:  # a plain insert: no unit of work to flush for a line nobody reads back
-        db.execute(insert(QuotaEntry.__table__).values(
-            user_id=user_id, schedule_id=schedule_id, kind=kind, amount=amount,
-            reason=reason[:256]))
+def record(db: Session, user_id: int, schedule_id: int | None, reason: str, *,
+           time: float = 0.0, data: float = 0) -> None:
+    """Add ledger lines (positive debits, negative refunds) and move the running totals."""
+    lines = [dict(user_id=user_id, schedule_id=schedule_id, kind=kind, amount=amount,
+                  reason=reason[:256], created_at=utcnow())
+             for kind, amount in ((TIME, time), (DATA, data)) if amount]
+    if not lines:
+        return
+    # Plain inserts: no unit of work to flush for lines nobody reads back here.
+    db.execute(_LEDGER_LINE, lines)
+    db.execute(_ADD_USAGE[db.get_bind().dialect.name],
+               {"user_id": user_id, "node_seconds": time, "data_bytes": data})
+
+
+def _add_usage(dialect) -> Insert:
+    """INSERT a user's totals, or add to them: the same statement on both databases."""
+    usage = QuotaUsage.__table__
+    upsert = dialect.insert(usage)
+    return upsert.on_conflict_do_update(index_elements=["user_id"], set_={
+        "node_seconds": usage.c.node_seconds + upsert.excluded.node_seconds,
+        "data_bytes": usage.c.data_bytes + upsert.excluded.data_bytes})
+
+
+_LEDGER_LINE = insert(QuotaEntry.__table__)
+_ADD_USAGE = {"sqlite": _add_usage(sqlite), "postgresql": _add_usage(postgresql)}
 
 
 def set_limits(db: Session, user: User, settings: CoreSettings, node_seconds: float | None,
@@ -90,5 +109,6 @@ def correct_data(db: Session, ex, node: str, traffic_bytes: int) -> None:
     if booking is None:
         return
     declared = int(ex.snapshot.get("traffic_bytes", 0)) * len(booking.interfaces)
-    record(db, ex.owner_id, booking.schedule_id, DATA, traffic_bytes - declared,
-           f"correction from traffic reported by {node} for execution {ex.id}")
+    record(db, ex.owner_id, booking.schedule_id,
+           f"correction from traffic reported by {node} for execution {ex.id}",
+           data=traffic_bytes - declared)

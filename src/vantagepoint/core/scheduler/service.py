@@ -117,10 +117,8 @@ def _refund(db: Session, schedule: Schedule, seconds: float, occurrences: set[in
     total = db.scalar(select(Booking.occurrence).where(Booking.schedule_id == schedule.id)
                       .order_by(Booking.occurrence.desc()).limit(1))
     share = len(occurrences) / (total + 1) if total is not None else 0
-    quotas.record(db, schedule.owner_id, schedule.id, quotas.TIME, -seconds,
-                  "refund: canceled occurrences")
-    quotas.record(db, schedule.owner_id, schedule.id, quotas.DATA,
-                  -round(schedule.data_bytes * share), "refund: canceled occurrences")
+    quotas.record(db, schedule.owner_id, schedule.id, "refund: canceled occurrences",
+                  time=-seconds, data=-round(schedule.data_bytes * share))
 
 
 def schedule_out(db: Session, schedule: Schedule) -> ScheduleOut:

@@ -19,15 +19,15 @@ from sqlalchemy.engine.interfaces import Compiled
 from sqlalchemy.orm import Session
 
 
-def insert_rows(db: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (dicts with the same keys) into ``table`` in the session's transaction."""
-    if not rows:
+def insert_columns(db: Session, table: Table, values: dict[str, list[Any]]) -> None:
+    """Insert rows given column by column (lists of equal length), in the session's transaction."""
+    if not values or not next(iter(values.values())):
         return
     conn = db.connection()
-    keys = list(rows[0])
+    keys = list(values)
     compiled = _compiled(table, conn.dialect, tuple(keys))
-    columns = {key: _converted(_processor(table, key, conn.dialect),
-                               [row[key] for row in rows]) for key in keys}
+    columns = {key: _converted(_processor(table, key, conn.dialect), values[key])
+               for key in keys}
     if compiled.positional:
         params: list[Any] = list(zip(*(columns[k] for k in compiled.positiontup), strict=True))
     else:
@@ -43,7 +43,7 @@ def _compiled(table: Table, dialect: Dialect, keys: tuple[str, ...]) -> Compiled
     compiled = table.insert().inline().compile(dialect=dialect, column_keys=list(keys))
     if compiled.prefetch:  # defaults computed in Python would be skipped by the driver
         missing = ", ".join(c.key for c in compiled.prefetch)
-        raise ValueError(f"insert_rows into {table.name}: give {missing} in every row")
+        raise ValueError(f"insert_columns into {table.name}: give {missing} in every row")
     return compiled
 
 

@@ -59,6 +59,9 @@ class Token(Base):
 
 class Node(Base):
     __tablename__ = "nodes"
+    # The fleet's version (count, latest registration) is read on every scheduling
+    # request; without it SQLite reads every row, JSON columns and all.
+    __table_args__ = (Index("ix_nodes_registered_at", "registered_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
@@ -277,6 +280,16 @@ class Quota(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     node_seconds_limit: Mapped[float] = mapped_column(Float)
     data_bytes_limit: Mapped[int] = mapped_column(BigInteger)
+
+
+class QuotaUsage(Base):
+    """A user's running totals of the ledger, kept with it so a check reads one row."""
+
+    __tablename__ = "quota_usage"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    node_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    data_bytes: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class FileFetch(Base):
