@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from vantagepoint.core.scheduler.calendar_db import node_info
 from vantagepoint.core.scheduler.model import NodeInfo
+from vantagepoint.core.store.db import database_key
 from vantagepoint.core.store.models import Node, Spec
 from vantagepoint.core.store.types import utcnow
 from vantagepoint.spec.models import ScenarioSpec
@@ -63,23 +64,28 @@ class StoreCatalog:
         return row.spec if row is not None else None
 
 
-def resolved_scenario(db: Session, row: Spec) -> ScenarioSpec:
-    """A stored scenario resolved and checked against the fleet; treat it as read-only.
+def resolved_scenario(db: Session, owner_id: int, name: str) -> ScenarioSpec | None:
+    """A stored scenario resolved and checked against the fleet (None if there is none).
 
     Resolving (parsing, JSON Schema checks of every action) cost more than the rest of a
     scheduling request, so the result is kept while the scenario's version and the fleet
-    stay the same. A scenario with references is resolved anew: what it refers to may
-    have changed without its own version changing.
+    stay the same; only the version is read then. A scenario with references is resolved
+    anew: what it refers to may have changed without its own version changing. Treat
+    the result as read-only.
     """
-    if _has_refs(row.spec):
-        return resolve_scenario(row.spec, StoreCatalog(db, row.owner_id))
-    key = (_url(db), row.id, row.version, _fleet(db).key)
+    found = db.execute(_SPEC_VERSION, {"kind": "scenario", "owner": owner_id,
+                                       "name": name}).first()
+    if found is None:
+        return None
+    key = (_url(db), found.id, found.version, _fleet(db).key)
     spec = _RESOLVED.get(key)
     if spec is None:
-        spec = resolve_scenario(row.spec, StoreCatalog(db, row.owner_id))
-        if len(_RESOLVED) >= MAX_RESOLVED:
-            _RESOLVED.clear()
-        _RESOLVED[key] = spec
+        raw = db.scalar(select(Spec.spec).where(Spec.id == found.id))
+        spec = resolve_scenario(raw, StoreCatalog(db, owner_id))
+        if not _has_refs(raw):
+            if len(_RESOLVED) >= MAX_RESOLVED:
+                _RESOLVED.clear()
+            _RESOLVED[key] = spec
     return spec
 
 
@@ -105,8 +111,10 @@ def find_spec(db: Session, kind: str, owner_id: int, name: str) -> Spec | None:
     return db.scalar(_FIND_SPEC, {"kind": kind, "owner": owner_id, "name": name})
 
 
-_FIND_SPEC = select(Spec).where(Spec.kind == bindparam("kind"), Spec.owner_id == bindparam("owner"),
-                                Spec.name == bindparam("name"))
+_WHICH_SPEC = (Spec.kind == bindparam("kind"), Spec.owner_id == bindparam("owner"),
+               Spec.name == bindparam("name"))
+_FIND_SPEC = select(Spec).where(*_WHICH_SPEC)
+_SPEC_VERSION = select(Spec.id, Spec.version).where(*_WHICH_SPEC)
 
 
 @dataclass
@@ -177,4 +185,4 @@ def _fleet(db: Session) -> _Fleet:
 
 def _url(db: Session) -> str:
     """Which database: caches here are per database, shared by the process's sessions."""
-    return db.get_bind().engine.url.render_as_string(hide_password=True)
+    return database_key(db.get_bind().engine)

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from vantagepoint.config import CoreSettings
-from vantagepoint.core.catalog import StoreCatalog, find_spec, node_infos, resolved_scenario
+from vantagepoint.core.catalog import StoreCatalog, node_infos, resolved_scenario
 from vantagepoint.core.scheduler import quotas
 from vantagepoint.core.scheduler.binding import Binding, Selection, bind_by_order, bound
 from vantagepoint.core.scheduler.binding import selection as read_selection
@@ -83,10 +83,10 @@ def plan(db: Session, user: User, req: ScheduleCreate, settings: CoreSettings,
 
 
 def scenario_spec(db: Session, user: User, name: str) -> ScenarioSpec:
-    row = find_spec(db, "scenario", user.id, name)
-    if row is None:
+    spec = resolved_scenario(db, user.id, name)
+    if spec is None:
         raise NotFound(f"no scenario {name!r}")
-    return resolved_scenario(db, row)
+    return spec
 
 
 class _Search:

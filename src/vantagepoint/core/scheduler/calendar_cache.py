@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from vantagepoint.core.scheduler import model
 from vantagepoint.core.scheduler.memory import MemoryCalendar
 from vantagepoint.core.scheduler.model import Span
+from vantagepoint.core.store.db import database_key
 from vantagepoint.core.store.models import Booking, CalendarStamp
 
 ACTIVE = "reserved"
@@ -121,6 +122,6 @@ _CACHES_LOCK = threading.Lock()
 
 def cache_for(db: Session, max_length: timedelta) -> CalendarCache:
     """This process's cache of the calendar in ``db``'s database."""
-    url = db.get_bind().engine.url.render_as_string(hide_password=True)
+    url = database_key(db.get_bind().engine)
     with _CACHES_LOCK:
         return _CACHES.setdefault((url, max_length), CalendarCache(max_length))

@@ -47,6 +47,7 @@ def _compiled(table: Table, dialect: Dialect, keys: tuple[str, ...]) -> Compiled
     return compiled
 
 
+@functools.lru_cache(maxsize=256)
 def _processor(table: Table, key: str, dialect: Dialect) -> Callable[[Any], Any] | None:
     """What SQLAlchemy would do to a value of this column for this dialect's driver."""
     return table.c[key].type.dialect_impl(dialect).bind_processor(dialect)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 from alembic import command
@@ -42,6 +43,21 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def database_key(engine: Engine) -> str:
+    """Which database an engine reaches (its URL without password), rendered once.
+
+    Per-process caches (the fleet, the calendar) are kept per database by this key.
+    Weakly keyed: remembering it must not keep an engine (and its connections) alive.
+    """
+    key = _DATABASE_KEYS.get(engine)
+    if key is None:
+        _DATABASE_KEYS[engine] = key = engine.url.render_as_string(hide_password=True)
+    return key
+
+
+_DATABASE_KEYS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
