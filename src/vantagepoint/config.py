@@ -138,6 +138,16 @@ class CoreSettings(BaseSettings):
     archive_poll_seconds: float = Field(
         0.5, gt=0, description="How often the outbox is drained by the duties holder.")
 
+    # --- production: Prometheus metrics (issue 8) ---
+    metrics_token: str | None = Field(
+        None, description="When set, GET /metrics needs 'Authorization: Bearer <this token>'; "
+                          "open otherwise (the shipped nginx site never forwards /metrics).")
+    metrics_loopback_only: bool = Field(
+        False, description="Serve GET /metrics only to clients on this host (127.0.0.1, ::1).")
+    metrics_cache_seconds: float = Field(
+        1.0, ge=0, description="How long /metrics reuses the gauges it read from the database "
+                               "(executions, heartbeats, archivers) before reading again.")
+
     @model_validator(mode="after")
     def _lease_outlives_renewal(self) -> CoreSettings:
         # The holder trusts its lease until one second before it could be taken; it
@@ -226,3 +236,9 @@ class AgentSettings(BaseSettings):
     client_cert: Path | None = Field(
         None, description="Client certificate (PEM) this node presents, if the core asks one.")
     client_key: Path | None = Field(None, description="Key of the client certificate (PEM).")
+    # --- production: Prometheus metrics (issue 8) ---
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="Port of the agent's Prometheus /metrics listener; "
+                                          "no listener when unset.")
+    metrics_host: str = Field("127.0.0.1", description="Address the metrics listener binds: "
+                                                       "loopback unless you open it.")

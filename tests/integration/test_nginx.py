@@ -129,6 +129,8 @@ def test_two_cores_behind_nginx_share_requests_and_run_duties_once(database_url,
     too_big = httpx.put(url + "/api/v1/scenarios/x", content=b"x" * (17 * 1024 * 1024),
                         verify=verify, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert too_big.status_code == 413
+    assert httpx.get(url + "/metrics", verify=verify).status_code == 404  # never public
+    assert httpx.get(cores[0].url + "/metrics").status_code == 200  # scraped per process
 
     # The agent and the client reach the cores only through nginx, verifying it.
     proxy.start_agent("n1", token=cores[0].node_token("n1"),

@@ -25,6 +25,7 @@ import vantagepoint
 from vantagepoint.agent.alarms import AlarmSender, AlarmSpool
 from vantagepoint.agent.client import FAILURES, CoreClient, describe, is_permanent
 from vantagepoint.agent.experiments import Experiments
+from vantagepoint.agent.metrics import serve_metrics
 from vantagepoint.agent.runner import ExecutionRunner
 from vantagepoint.agent.services import NodeServices
 from vantagepoint.agent.spool import Spool
@@ -94,6 +95,7 @@ class Agent:
         self._running_ids: list[int] = []  # a copy other threads may read
         self._maintenance_applied = False
         self._uploading = False  # the uploader thread runs (after registration)
+        self.metrics = None  # the /metrics listener, while one runs
         self.services = NodeServices(settings, self.client, self.spool.path,
                                      running=lambda: list(self._running_ids),
                                      checks=[Check("uploader", self._uploader_problem,
@@ -103,6 +105,7 @@ class Agent:
 
     def run(self) -> None:
         """Register (retrying until the core answers), then loop until ``stop()``."""
+        self.metrics = serve_metrics(self)  # off unless metrics_port is set
         try:
             self.services.start()  # the bus and background ping run even while offline
             if not self.register():
@@ -179,6 +182,8 @@ class Agent:
         self.client.close()
         self.alarm_spool.close()
         self.spool.close()
+        if self.metrics is not None:
+            self.metrics.stop()
 
     def _stop_workers(self) -> None:
         for local in self.locals.values():
@@ -410,5 +415,6 @@ class Agent:
     def _restart_uploader(self) -> None:
         s = self.settings
         self.uploader.stop(timeout=1.0)
-        self.uploader = Uploader(self.spool, self.client, s.upload_batch, s.upload_seconds)
+        self.uploader = Uploader(self.spool, self.client, s.upload_batch, s.upload_seconds,
+                                 self.uploader.stats)
         self.uploader.start()

@@ -83,6 +83,11 @@ class ExecutionRunner:
         self.canceled = False
         self._workers: list[_Handle] = []
 
+    @property
+    def running_actions(self) -> int:
+        """Actions whose worker was told to run and has not ended (the metrics)."""
+        return sum(1 for w in self._workers if not w.ended) if self.started else 0
+
     # ---- commands ---------------------------------------------------------
 
     def start(self) -> None:

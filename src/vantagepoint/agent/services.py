@@ -16,6 +16,7 @@ from vantagepoint.agent.modems import Modems
 from vantagepoint.agent.recorder import Recorder
 from vantagepoint.agent.sensors import Sensors
 from vantagepoint.agent.streams import StreamSpool, StreamUploader
+from vantagepoint.agent.uploader import UploadStats
 from vantagepoint.agent.watchdog import Check, Watchdog
 from vantagepoint.bus.message import NODE_EVENT, PREFIX
 from vantagepoint.bus.publisher import BusClosed, Publisher
@@ -40,6 +41,7 @@ class NodeServices:
                         for name, device in settings.interfaces.items()] if target else []
         self.sources: list[Any] = []
         self.unsent = 0  # messages lost while the bus was down
+        self.published = 0  # messages put on the bus (the metrics)
         self.watchdog = Watchdog(self._checks() + list(checks), client, self.event,
                                  settings.watchdog_seconds, settings.watchdog_failures,
                                  settings.watchdog_window_seconds)
@@ -75,6 +77,7 @@ class NodeServices:
             if self.bus is None:
                 raise BusClosed("the bus is not started")
             self.bus.publish(topic, fields)
+            self.published += 1
         except BusClosed as exc:  # only while the bus restarts; said, not silent
             self.unsent += 1
             log.warning("bus message lost (%d so far): %s", self.unsent, exc)
@@ -105,13 +108,13 @@ class NodeServices:
         self._stop_bus()
         self._start_bus()
 
-    def _uploader(self) -> StreamUploader:
+    def _uploader(self, stats: UploadStats | None = None) -> StreamUploader:
         s = self.settings
-        return StreamUploader(self.stream, self.client, s.upload_batch, s.upload_seconds)
+        return StreamUploader(self.stream, self.client, s.upload_batch, s.upload_seconds, stats)
 
     def _restart_uploader(self) -> None:
         self.uploader.stop(timeout=1.0)
-        self.uploader = self._uploader()
+        self.uploader = self._uploader(self.uploader.stats)  # its counts go on
         self.uploader.start()
 
     def _checks(self) -> list[Check]:

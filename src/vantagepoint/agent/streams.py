@@ -17,7 +17,7 @@ from typing import Any
 
 from vantagepoint.agent.client import CoreClient
 from vantagepoint.agent.spool import REFUSED
-from vantagepoint.agent.uploader import Uploader
+from vantagepoint.agent.uploader import Uploader, UploadStats
 from vantagepoint.wire import BackgroundRecord, MetadataRecord, StreamBatch
 
 _SCHEMA = """
@@ -144,8 +144,8 @@ class StreamUploader(Uploader):
     """The uploader, draining the stream table to ``POST /agent/stream``."""
 
     def __init__(self, spool: StreamSpool, client: CoreClient, batch: int = 500,
-                 period: float = 1.0):
-        super().__init__(spool, client, batch, period)  # type: ignore[arg-type]
+                 period: float = 1.0, stats: UploadStats | None = None):
+        super().__init__(spool, client, batch, period, stats)  # type: ignore[arg-type]
         self._thread.name = "stream-uploader"
 
     def _post(self, records, timeout: float | None) -> None:

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from vantagepoint.agent.client import FAILURES, CoreClient, describe, is_permanent
 from vantagepoint.agent.spool import Record, Spool
@@ -89,12 +90,24 @@ class _Periodic:
         raise NotImplementedError
 
 
+@dataclass
+class UploadStats:
+    """What an uploader did, for the metrics; handed on when the watchdog restarts it."""
+
+    attempts: int = 0
+    failures: int = 0
+    records: int = 0
+    last_success: float | None = None  # epoch of the last batch the core accepted
+
+
 class Uploader(_Periodic):
     """Uploads spooled records every ``period`` seconds (now, when kicked)."""
 
-    def __init__(self, spool: Spool, client: CoreClient, batch: int = 500, period: float = 1.0):
+    def __init__(self, spool: Spool, client: CoreClient, batch: int = 500, period: float = 1.0,
+                 stats: UploadStats | None = None):
         super().__init__("uploader", period)
         self.spool, self.client, self.batch = spool, client, max(1, batch)
+        self.stats = stats if stats is not None else UploadStats()
         self._backoff = Backoff(period)
         self._lock = threading.Lock()
         self._failing = False  # only the first failure of a streak is worth a warning
@@ -123,14 +136,18 @@ class Uploader(_Periodic):
 
     def _send(self, records: list[Record], timeout: float | None) -> bool:
         """Upload one batch and mark it; False when it must be tried again later."""
+        self.stats.attempts += 1
         try:
             self._post(records, timeout)
         except FAILURES as exc:
+            self.stats.failures += 1
             if is_permanent(exc):
                 return self._refused(records, exc, timeout)
             self._note_failure(exc)
             return False
         self.spool.mark_uploaded(r.seq for r in records)
+        self.stats.records += len(records)
+        self.stats.last_success = time.time()
         if self._failing:
             log.info("uploads work again")
         self._failing = False

@@ -38,6 +38,7 @@ from vantagepoint.core.api import export as export_api
 from vantagepoint.core.archive import drain_loop, load_archivers
 from vantagepoint.core.bootstrap import ensure_admin
 from vantagepoint.core.duties import Coordinator, duty_status
+from vantagepoint.core.metrics import install as install_metrics
 from vantagepoint.core.processors import load_processors
 from vantagepoint.core.runtime import tune_gc
 from vantagepoint.core.scheduler.registry import load_policies
@@ -89,6 +90,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
     app.include_router(api_router(), prefix=API_PREFIX)
     web.install(app)
     _error_handlers(app)
+    install_metrics(app, settings)
     return app
 
 

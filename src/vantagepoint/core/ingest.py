@@ -19,16 +19,23 @@ _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 def ingest(db: Session, node: str, batch: RecordBatch) -> BatchAck:
     """Store a batch; records seen before are skipped, so a retried upload never duplicates."""
+    return ingest_counted(db, node, batch)[0]
+
+
+def ingest_counted(db: Session, node: str,
+                   batch: RecordBatch) -> tuple[BatchAck, dict[str, tuple[int, int]]]:
+    """``ingest``, also saying ``kind -> (received, stored)`` for the metrics."""
     _check_executions(db, node, {r.execution_id for r in batch.records})
     processing = transforms.chains(db, {r.execution_id for r in batch.records
                                         if isinstance(r, ResultRecord)})
     results = [_result_row(node, batch.spool_id, r, processing) for r in batch.records
                if isinstance(r, ResultRecord)]
     logs = [_log_row(node, batch.spool_id, r) for r in batch.records if isinstance(r, LogRecord)]
-    stored = _insert_new(db, Result, results, "uq_results_origin")
-    stored += _insert_new(db, LogEntry, logs, "uq_logs_origin")
+    counts = {"result": (len(results), _insert_new(db, Result, results, "uq_results_origin")),
+              "log": (len(logs), _insert_new(db, LogEntry, logs, "uq_logs_origin"))}
     max_seq = max((r.seq for r in batch.records), default=0)
-    return BatchAck(received=len(batch.records), stored=stored, max_seq=max_seq)
+    stored = sum(new for _, new in counts.values())
+    return BatchAck(received=len(batch.records), stored=stored, max_seq=max_seq), counts
 
 
 def _check_executions(db: Session, node: str, ids: set[int]) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from vantagepoint.core.api.deps import CurrentNode, SessionDep, SettingsDep
 from vantagepoint.core.api.nodes import node_out
 from vantagepoint.core.archive import enqueue
-from vantagepoint.core.ingest import ingest
+from vantagepoint.core.ingest import ingest_counted
 from vantagepoint.core.plugins import model_of
 from vantagepoint.core.run.coordinator import lock_execution, step
 from vantagepoint.core.run.logbook import core_log
@@ -132,6 +132,7 @@ def _note_failed_actions(db, ex: Execution, part: ExecutionNode,
 def records(body: RecordBatch, request: Request, db: SessionDep,
             node_name: CurrentNode) -> BatchAck:
     """Idempotent: a record already stored (same node, spool and seq) is skipped."""
-    ack = ingest(db, node_name, body)
+    ack, counts = ingest_counted(db, node_name, body)
     enqueue(db, request.app.state.archivers, node_name, body)  # same transaction
+    request.app.state.metrics.ingest.count(db, node_name, "records", counts)
     return ack

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 
 from vantagepoint.core.api.deps import CurrentNode, SessionDep
@@ -25,9 +25,13 @@ def _node(db, name: str) -> Node:
 
 
 @router.post("/stream", summary="Upload recorded metadata and background results")
-def stream(body: StreamBatch, db: SessionDep, node_name: CurrentNode) -> BatchAck:
+def stream(body: StreamBatch, request: Request, db: SessionDep,
+           node_name: CurrentNode) -> BatchAck:
     """Idempotent: a record already stored (same node, stream and seq) is skipped."""
-    return ingest_stream(db, node_name, body)
+    ack = ingest_stream(db, node_name, body)
+    request.app.state.metrics.ingest.count(db, node_name, "stream",
+                                           {"stream": (ack.received, ack.stored)})
+    return ack
 
 
 @router.post("/maintenance", summary="This node enters maintenance")
