@@ -25,7 +25,6 @@ import vantagepoint
 from vantagepoint.agent.alarms import AlarmSender, AlarmSpool
 from vantagepoint.agent.client import FAILURES, CoreClient, describe, is_permanent
 from vantagepoint.agent.experiments import Experiments
-from vantagepoint.agent.metrics import serve_metrics
 from vantagepoint.agent.runner import ExecutionRunner
 from vantagepoint.agent.services import NodeServices
 from vantagepoint.agent.spool import Spool
@@ -105,7 +104,12 @@ class Agent:
 
     def run(self) -> None:
         """Register (retrying until the core answers), then loop until ``stop()``."""
-        self.metrics = serve_metrics(self)  # off unless metrics_port is set
+        self.metrics = None  # off unless metrics_port is set
+        if self.settings.metrics_port is not None:
+            # Imported only then: prometheus_client would add to every agent's footprint.
+            from vantagepoint.agent.metrics import serve_metrics
+
+            self.metrics = serve_metrics(self)
         try:
             self.services.start()  # the bus and background ping run even while offline
             if not self.register():
