@@ -106,11 +106,12 @@ class Core:
         return proc
 
 
-def start_core(database_url: str, log_dir: Path, port: int | None = None, **env) -> Core:
+def start_core(database_url: str, log_dir: Path, port: int | None = None,
+               host: str = "127.0.0.1", **env) -> Core:
     """Start ``vantage core`` on ``port`` (a free one by default) and wait until it answers."""
     port = port or free_port()
     argv = [sys.executable, "-m", "vantagepoint.cli.main", "core", "--port", str(port),
-            "--database-url", database_url]
+            "--host", host, "--database-url", database_url]
     settings_env = {"VANTAGE_ADMIN_TOKEN": ADMIN_TOKEN, "VANTAGE_TICK_SECONDS": "0.1",
                     "VANTAGE_START_MARGIN_SECONDS": "1.0",
                     "VANTAGE_READY_TIMEOUT_SECONDS": "30", "VANTAGE_END_GRACE_SECONDS": "20",

@@ -82,7 +82,8 @@ class Agent:
         self.client = CoreClient(settings, transport=transport)
         self.uploader = Uploader(self.spool, self.client, settings.upload_batch,
                                  settings.upload_seconds)
-        self.heartbeat = Heartbeat(self.client, settings.heartbeat_seconds, self._reregister)
+        self.heartbeat = Heartbeat(self.client, settings.heartbeat_seconds, self._reregister,
+                                   event=lambda kind, text: self.services.event(kind, text))
         self.fetcher = Fetcher(self.client, self.work_root, settings.fetch_seconds)
         self.alarm_spool = AlarmSpool(self.spool.path, self.spool.spool_id)
         self.alarm_sender = AlarmSender(self.alarm_spool, self.client, settings.alarm_seconds)

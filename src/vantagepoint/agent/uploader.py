@@ -182,10 +182,13 @@ class Uploader(_Periodic):
 class Heartbeat(_Periodic):
     """Tells the core every ``period`` seconds that this node is alive."""
 
-    def __init__(self, client: CoreClient, period: float, reregister: Callable[[], None]):
+    def __init__(self, client: CoreClient, period: float, reregister: Callable[[], None],
+                 event: Callable[[str, str], None] | None = None):
         super().__init__("heartbeat", 0.0)
         self.client, self.period, self.reregister = client, period, reregister
+        self.event = event  # raises node events (Clock.Skew) on the bus
         self._failing = False
+        self._skewed = False  # the clock is off: said once, until it is right again
 
     def tick(self) -> float:
         sent = time.time()
@@ -201,15 +204,31 @@ class Heartbeat(_Periodic):
         if self._failing:
             log.info("the core answers heartbeats again")
         self._failing = False
-        _check_clock(sent, time.time(), server_time)
+        self._clock(_check_clock(sent, time.time(), server_time))
         return self.period
 
+    def _clock(self, problem: str | None) -> None:
+        """A ``Clock.Skew`` node event when the clock goes off, ``Clock.Synced`` when back."""
+        if (problem is not None) == self._skewed:
+            return
+        self._skewed = problem is not None
+        if problem is not None:
+            log.warning("%s", problem)
+        else:
+            log.info("this node's clock agrees with the core's again")
+        if self.event is not None:
+            self.event("Clock.Skew" if problem else "Clock.Synced",
+                       problem or "the clock agrees with the core's again")
 
-def _check_clock(sent: float, received: float, server_time: float | None) -> None:
-    """Warn when this node's clock is far from the core's (runs start at absolute times)."""
+
+def _check_clock(sent: float, received: float, server_time: float | None) -> str | None:
+    """What is wrong when this node's clock is far from the core's (runs start at set times)."""
     if server_time is None:
-        return
+        return None
     skew = server_time - (sent + received) / 2
-    if abs(skew) > max(0.5, (received - sent) / 2 + 0.2):
-        log.warning("this node's clock is %.2f s %s the core's; synchronised starts will be off "
-                    "(run NTP)", abs(skew), "behind" if skew > 0 else "ahead of")
+    bound = (received - sent) / 2  # the core read its clock somewhere in the round trip
+    if abs(skew) <= max(0.5, bound + 0.2):
+        return None
+    return (f"this node's clock is {abs(skew):.2f} s (within {bound * 1000:.0f} ms) "
+            f"{'behind' if skew > 0 else 'ahead of'} the core's; synchronised starts and "
+            f"one-way delays will be off (run NTP)")

@@ -19,6 +19,7 @@ from vantagepoint.testbed.topology import PREFIX, LinksFile, NodePlan, Plan, loa
 DEFAULT_RUN_DIR = Path("vantage-testbed")
 DEFAULT_CORE_PORT = 8080
 TESTBED_NETWORK = "198.18.0.0/15"
+CUT_TABLE = "vpcut"  # nftables table of a cut management link
 
 
 class Testbed:
@@ -121,6 +122,22 @@ class Testbed:
         """Start a command in a node's namespace (the caller waits for it)."""
         return subprocess.Popen(["ip", "netns", "exec", self.node(node).namespace, *argv],
                                 **kwargs)
+
+    def cut(self, node: str) -> None:
+        """Black-hole a node's management link (its way to the core); measurement links stay."""
+        rules = (f"table inet {CUT_TABLE} {{\n"
+                 f"  chain out {{ type filter hook output priority 0; "
+                 f"oifname \"{network.MGMT_DEVICE}\" drop; }}\n"
+                 f"  chain in {{ type filter hook input priority 0; "
+                 f"iifname \"{network.MGMT_DEVICE}\" drop; }}\n}}\n")
+        done = subprocess.run(["ip", "netns", "exec", self.node(node).namespace, "nft", "-f", "-"],
+                              input=rules, capture_output=True, text=True, timeout=15)
+        if done.returncode != 0:
+            raise TestbedError(f"cannot cut {node}'s link: nft: {done.stderr.strip()}")
+
+    def restore(self, node: str) -> None:
+        """Undo `cut`: the node reaches the core again (idempotent)."""
+        self.run(node, "nft", "delete", "table", "inet", CUT_TABLE, timeout=15)
 
     def client(self):
         """A `vantagepoint.client.Client` on the testbed's core, as admin (close it after)."""

@@ -91,6 +91,11 @@ def heartbeats(db: Session, offline_seconds: float) -> list[Metric]:
     """Ages of the nodes' last heartbeats: a histogram, the oldest, and counts by health."""
     now = time.time()
     rows = db.execute(select(Node.status, Node.last_seen)).all()
+    skews = [abs(s) for s in db.scalars(select(Node.clock_skew_ms)) if s is not None]
+    skew = GaugeMetricFamily("vantage_node_clock_skew_max_seconds",
+                             "Largest clock difference between a node and the core, as the "
+                             "nodes' last heartbeats showed it.",
+                             value=max(skews, default=0.0) / 1000)
     ages = sorted(now - _epoch(seen) for _, seen in rows if seen is not None)
     hist = GaugeHistogramMetricFamily(
         "vantage_node_heartbeat_age_seconds", "Seconds since each node was last heard, "
@@ -108,7 +113,7 @@ def heartbeats(db: Session, offline_seconds: float) -> list[Metric]:
         tally[(status, heard)] = tally.get((status, heard), 0) + 1
     for (status, heard), count in sorted(tally.items()):
         nodes.add_metric([status, heard], count)
-    return [hist, oldest, nodes]
+    return [hist, oldest, nodes, skew]
 
 
 def _buckets(ages: list[float]) -> list[tuple[str, int]]:
