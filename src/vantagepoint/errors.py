@@ -8,6 +8,7 @@
     ├── Conflict (409)
     │   └── InvalidTransition (409)
     ├── Unschedulable (409)
+    ├── Unavailable (503)      the database does not answer; retry shortly
     └── ToolError (500)        raised by tools; init refusals carry the reason
 
 The core maps these to JSON bodies ``{"error", "message", "problems"}``; the
@@ -88,6 +89,11 @@ class Unschedulable(VantageError):
     code = "unschedulable"
 
 
+class Unavailable(VantageError):
+    status = 503
+    code = "unavailable"
+
+
 class ToolError(VantageError):
     code = "tool_error"
 
@@ -96,7 +102,7 @@ ERRORS_BY_CODE: dict[str, type[VantageError]] = {
     cls.code: cls
     for cls in (
         VantageError, Invalid, Unauthorized, Forbidden, NotFound,
-        Conflict, InvalidTransition, Unschedulable, ToolError,
+        Conflict, InvalidTransition, Unschedulable, Unavailable, ToolError,
     )
 }
 

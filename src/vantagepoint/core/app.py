@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
 import vantagepoint
 from vantagepoint import web
@@ -42,12 +43,13 @@ from vantagepoint.core.metrics import install as install_metrics
 from vantagepoint.core.processors import load_processors
 from vantagepoint.core.runtime import tune_gc
 from vantagepoint.core.scheduler.registry import load_policies
-from vantagepoint.core.store.db import make_engine, make_sessionmaker
-from vantagepoint.errors import Invalid, Problem, VantageError
+from vantagepoint.core.store.db import make_engine, make_sessionmaker, unavailable
+from vantagepoint.errors import Invalid, Problem, Unavailable, VantageError
 from vantagepoint.spec.pointers import join
 from vantagepoint.wire import API_PREFIX
 
 log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 2  # a database restart takes seconds
 
 
 def create_app(settings: CoreSettings | None = None) -> FastAPI:
@@ -122,6 +124,16 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(VantageError)
     async def vantage_error(_: Request, exc: VantageError) -> JSONResponse:
         return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not unavailable(exc):
+            raise exc  # a bug: the usual 500 with its traceback
+        log.warning("%s %s: the database does not answer: %s", request.method,
+                    request.url.path, str(exc).splitlines()[0])
+        error = Unavailable("the database does not answer (restarting?); try again shortly")
+        return JSONResponse(error.to_dict(), status_code=error.status,
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -19,21 +19,30 @@ from vantagepoint.core.scheduler.materialize import materialize_due
 from vantagepoint.core.scheduler.model import Policy
 from vantagepoint.core.scheduler.service import start_waiting
 from vantagepoint.core.scheduler.system import SystemSchedules
+from vantagepoint.core.store.db import Outage
 
 log = logging.getLogger(__name__)
 
 
 def tick(sessions: sessionmaker, settings: CoreSettings, policies: list[Policy],
-         processors: list[Processor]) -> None:
-    """One round of every duty; a failing duty is logged and does not stop the others."""
+         processors: list[Processor], outage: Outage | None = None) -> None:
+    """One round of every duty; a failing duty is logged and does not stop the others.
+
+    While the database is away (a restart) the round ends at the first duty that
+    finds it so, said once per outage; the next round after it is back goes on.
+    """
+    outage = outage or Outage(log, "the duties")
     for duty in (lambda: materialize_due(sessions, settings),
                  lambda: start_waiting(sessions, settings, policies),
                  lambda: advance_all(sessions, settings),
                  lambda: process_ended(sessions, processors)):
         try:
             duty()
-        except Exception:
+        except Exception as exc:
+            if outage.failed(exc):
+                return
             log.exception("background duty failed")
+    outage.ok()
 
 
 class Coordinator:
@@ -51,6 +60,7 @@ class Coordinator:
         self.system = SystemSchedules(sessions, settings, policies)
         self.lease = Lease(sessions, holder or process_id(), settings.duties_lease_seconds)
         self.ticks = 0
+        self.outage = Outage(log, "the duties")
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._keep_lease, name="duties-lease",
                                           daemon=True)]
@@ -91,7 +101,7 @@ class Coordinator:
             self._stop.wait(self.settings.duties_renew_seconds)
 
     def _tick(self) -> None:
-        tick(self.sessions, self.settings, self.policies, self.processors)
+        tick(self.sessions, self.settings, self.policies, self.processors, self.outage)
         self.ticks += 1
         try:
             self.system.maybe_run()  # keeps heavy background measurements booked

@@ -24,6 +24,7 @@ from vantagepoint.core.alarms.notifiers import Notice, Notifier
 from vantagepoint.core.alarms.reactions import react, reactions_for
 from vantagepoint.core.alarms.store import alarm_out
 from vantagepoint.core.run.logbook import core_log
+from vantagepoint.core.store.db import Outage
 from vantagepoint.core.store.models import Alarm, Execution
 from vantagepoint.core.store.types import utcnow
 
@@ -43,6 +44,7 @@ class AlarmDuty:
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="notifier")
         self._stop, self._wake = threading.Event(), threading.Event()
         self._thread = threading.Thread(target=self._loop, name="alarms", daemon=True)
+        self._outage = Outage(log, "alarms")
 
     def start(self) -> None:
         self._thread.start()
@@ -67,8 +69,10 @@ class AlarmDuty:
             self._wake.clear()
             try:
                 self.tick()
-            except Exception:  # a bad tick must not end the duty
-                log.exception("the alarm duty failed; continuing")
+                self._outage.ok()
+            except Exception as exc:  # a bad tick must not end the duty
+                if not self._outage.failed(exc):
+                    log.exception("the alarm duty failed; continuing")
 
     def tick(self) -> None:
         """Deliver new alarms first (they wait), then watch derived results (which may

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 import weakref
 from pathlib import Path
 
@@ -9,10 +11,44 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x76616E74  # "vant": the advisory lock key held while migrating
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database cannot be reached (down, restarting), not a bug."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    # SQLite's "database is locked" is an OperationalError too, but the file is there.
+    return "sqlite" not in type(exc.orig).__module__
+
+
+class Outage:
+    """Says once that the database is gone and once that it is back, instead of every try."""
+
+    def __init__(self, log: logging.Logger, what: str):
+        self.log, self.what, self.since = log, what, None
+
+    def failed(self, exc: BaseException) -> bool:
+        """True (logged at most once per outage) when ``exc`` is the database being away."""
+        if not unavailable(exc):
+            return False
+        if self.since is None:
+            self.since = time.monotonic()
+            self.log.warning("the database does not answer; %s wait: %s", self.what,
+                             str(exc).splitlines()[0])
+        return True
+
+    def ok(self) -> None:
+        if self.since is not None:
+            self.log.warning("the database answers again after %.1f s; %s go on",
+                             time.monotonic() - self.since, self.what)
+            self.since = None
 
 
 def make_engine(url: str) -> Engine:
