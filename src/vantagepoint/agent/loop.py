@@ -24,6 +24,7 @@ import httpx
 import vantagepoint
 from vantagepoint.agent.alarms import AlarmSender, AlarmSpool
 from vantagepoint.agent.client import FAILURES, CoreClient, describe, is_permanent
+from vantagepoint.agent.diskspace import MB
 from vantagepoint.agent.experiments import Experiments
 from vantagepoint.agent.runner import ExecutionRunner
 from vantagepoint.agent.services import NodeServices
@@ -278,7 +279,8 @@ class Agent:
         s = self.settings
         return ExecutionRunner(a, spool_path=self.spool.path, node=s.name,
                                work_root=self.work_root, interfaces=s.interfaces,
-                               kill_grace=s.kill_grace_seconds)
+                               kill_grace=s.kill_grace_seconds,
+                               min_free_bytes=int(s.min_free_disk_mb * MB))
 
     def _lost(self, a: Assignment) -> None:
         local = _Local(a.execution_id, "lost")

@@ -69,7 +69,7 @@ class ExecutionRunner:
 
     def __init__(self, assignment: Assignment, *, spool_path: str | Path, node: str,
                  work_root: str | Path, interfaces: dict[str, str] | None = None,
-                 kill_grace: float = 5.0, init_timeout: float = 60.0):
+                 kill_grace: float = 5.0, init_timeout: float = 60.0, min_free_bytes: int = 0):
         self.execution_id = assignment.execution_id
         self.duration = assignment.duration
         # Raises pydantic.ValidationError on an action this agent cannot read.
@@ -78,6 +78,7 @@ class ExecutionRunner:
         self.workdir = Path(work_root) / str(self.execution_id)
         self.interfaces = dict(interfaces or {})
         self.kill_grace, self.init_timeout = kill_grace, init_timeout
+        self.min_free_bytes = min_free_bytes
         self.tolerant = assignment.tolerant  # failed actions are reported, the rest go on
         self.started = False
         self.canceled = False
@@ -97,7 +98,7 @@ class ExecutionRunner:
                 spool_path=self.spool_path, execution_id=self.execution_id,
                 action=action.model_dump(mode="json"), node=self.node,
                 workdir=str(self.workdir / action.name), parent_pid=os.getpid(),
-                interfaces=self.interfaces)
+                interfaces=self.interfaces, min_free_bytes=self.min_free_bytes)
             process, conn = start_worker(spec)
             self._workers.append(_Handle(action, process, conn, spawned=time.time()))
 

@@ -4,13 +4,13 @@ stream recorder and uploader, the background ping and the watchdog over all of t
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from typing import Any
 
 from vantagepoint.agent.background import Pinger
 from vantagepoint.agent.client import CoreClient
+from vantagepoint.agent.diskspace import MB, low_space
 from vantagepoint.agent.gps import Gps
 from vantagepoint.agent.modems import Modems
 from vantagepoint.agent.recorder import Recorder
@@ -121,7 +121,8 @@ class NodeServices:
         checks = [Check("bus", self._bus_problem, self._restart_bus),
                   Check("spool", self._spool_problem, self.stream.reopen),
                   Check("stream-uploader", self._uploader_problem, self._restart_uploader),
-                  Check("disk", self._disk_problem, self._free_disk)]
+                  Check("disk", self._disk_problem, self._free_disk,
+                        condition=("Disk.Full", "Disk.Ok"))]
         return checks + [Check(p.action, p.problem, p.restart) for p in self.pingers]
 
     def _bus_problem(self) -> str | None:
@@ -142,12 +143,9 @@ class NodeServices:
         return None if self.uploader.alive else "the stream uploader stopped"
 
     def _disk_problem(self) -> str | None:
-        free_mb = shutil.disk_usage(self.settings.data_dir).free / 2**20
-        if free_mb < self.settings.min_free_disk_mb:
-            return (f"only {free_mb:.0f} MB free in {self.settings.data_dir} "
-                    f"(needs {self.settings.min_free_disk_mb:g})")
-        return None
+        return low_space(self.settings.data_dir, int(self.settings.min_free_disk_mb * MB))
 
     def _free_disk(self) -> None:
         purged = self.stream.purge_uploaded(time.time())  # the core has them
-        log.warning("disk low: %d uploaded stream rows purged", purged)
+        if purged:
+            log.warning("disk low: %d uploaded stream rows purged", purged)

@@ -9,6 +9,7 @@ rows are uploaded in ``seq`` order and marked, never deleted before upload.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -22,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from vantagepoint.agent.diskspace import SpaceGuard, disk_full_error
 from vantagepoint.wire import LogRecord, ResultRecord
 
 log = logging.getLogger(__name__)
@@ -54,9 +56,12 @@ Record = ResultRecord | LogRecord
 class Spool:
     """One connection to the spool file; thread-safe within a process."""
 
-    def __init__(self, path: str | Path, busy_timeout: float = 30.0):
+    def __init__(self, path: str | Path, busy_timeout: float = 30.0, min_free_bytes: int = 0):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.space = SpaceGuard(self.path.parent, min_free_bytes)
+        self.refused_full = 0  # results refused for want of disk space
+        self._full_said: set[tuple[int, str]] = set()  # (execution, action) told of it
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
                                    check_same_thread=False)
@@ -89,7 +94,36 @@ class Spool:
             log.warning("result refused: %s", problem)
             self.add_log(execution_id, action, "warning", f"result refused: {problem}", ts)
             return None
-        return self._insert("result", execution_id, action, name, ts, value=text)
+        if full := self.space.problem():
+            return self._refuse_full(execution_id, action, full)
+        try:
+            seq = self._insert("result", execution_id, action, name, ts, value=text)
+        except sqlite3.OperationalError as exc:
+            if not disk_full_error(exc):
+                raise
+            self.space.full_now()  # the transaction rolled back: nothing half-written
+            return self._refuse_full(execution_id, action, str(self.space.problem()))
+        self._space_back(execution_id, action)
+        return seq
+
+    def _refuse_full(self, execution_id: int, action: str, problem: str) -> None:
+        """Drop one result for want of space; say so once per action (into the reserve)."""
+        self.refused_full += 1
+        key = (int(execution_id), action)
+        if key not in self._full_said:
+            self._full_said.add(key)
+            log.error("%s", problem)
+            with contextlib.suppress(sqlite3.OperationalError):  # truly no byte left
+                self.add_log(execution_id, action, "error", problem)
+        return None
+
+    def _space_back(self, execution_id: int, action: str) -> None:
+        key = (int(execution_id), action)
+        if key in self._full_said:
+            self._full_said.discard(key)
+            self.add_log(execution_id, action, "warning",
+                         f"disk space is back: results are accepted again "
+                         f"({self.refused_full} refused so far)")
 
     def add_log(self, execution_id: int, action: str | None, level: str, message: str,
                 ts: float | None = None) -> int:

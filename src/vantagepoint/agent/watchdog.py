@@ -31,6 +31,10 @@ class Check:
     problem: Callable[[], str | None]
     repair: Callable[[], None]
     failures: deque = field(default_factory=deque)  # monotonic times of recent failures
+    # A condition (disk full) rather than a broken service: its events when it starts and
+    # ends, repaired each time, never counted toward maintenance (a restart cannot fix it).
+    condition: tuple[str, str] | None = None
+    active: bool = False
 
 
 class Watchdog(_Periodic):
@@ -60,6 +64,9 @@ class Watchdog(_Periodic):
             problem = check.problem()
         except Exception as exc:  # noqa: BLE001 - a check that raises has found a problem
             problem = f"{type(exc).__name__}: {exc}"
+        if check.condition is not None:
+            self._condition(check, problem)
+            return
         if problem is None:
             return
         now = time.monotonic()
@@ -74,11 +81,26 @@ class Watchdog(_Periodic):
         self.event("Watchdog.Failed", f"{check.name}: {problem}")
         self._repair(check)
 
-    def _repair(self, check: Check) -> None:
+    def _condition(self, check: Check, problem: str | None) -> None:
+        raised, cleared = check.condition  # type: ignore[misc]
+        if problem is not None:
+            if not check.active:
+                log.error("watchdog: %s", problem)
+                self.event(raised, problem)
+            check.active = True
+            self._repair(check, quiet=True)
+        elif check.active:
+            check.active = False
+            log.warning("watchdog: %s is over", check.name)
+            self.event(cleared, f"{check.name}: the condition is over")
+
+    def _repair(self, check: Check, quiet: bool = False) -> None:
         try:
             check.repair()
         except Exception as exc:  # noqa: BLE001 - counted as the next failure
             log.error("watchdog: restarting %s failed: %s", check.name, exc)
+            return
+        if quiet:
             return
         self.restarts[check.name] = self.restarts.get(check.name, 0) + 1
         self.event("Watchdog.Repaired", f"{check.name} restarted")

@@ -59,6 +59,7 @@ class WorkerSpec:
     workdir: str
     parent_pid: int
     interfaces: dict[str, str] = field(default_factory=dict)
+    min_free_bytes: int = 0  # below this free space new results are refused
 
 
 def start_worker(spec: WorkerSpec) -> tuple[BaseProcess, Connection]:
@@ -78,7 +79,7 @@ def worker_main(conn: Connection, spec: WorkerSpec) -> None:
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)  # our own group: a terminal's Ctrl-C is the agent's business
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    spool = Spool(spec.spool_path)
+    spool = Spool(spec.spool_path, min_free_bytes=spec.min_free_bytes)
     try:
         _Worker(conn, spec, spool).serve()
     finally:
