@@ -221,8 +221,10 @@ class AgentSettings(BaseSettings):
         3, ge=1, description="Failures of one check within watchdog_window_seconds that put "
                              "the node in maintenance.")
     watchdog_window_seconds: float = Field(3600.0, gt=0, description="See watchdog_failures.")
-    min_free_disk_mb: float = Field(100.0, ge=0, description="Free space the data directory "
-                                                             "needs (watchdog check).")
+    min_free_disk_mb: float = Field(
+        100.0, ge=0, description="Free space kept in reserve in the data directory: below it "
+                                 "new results are refused (Disk.Full node event) until space "
+                                 "is freed; 0 turns the guard off.")
 
     @model_validator(mode="after")
     def _default_bus_endpoint(self) -> AgentSettings:

@@ -100,6 +100,7 @@ def hold_cut(bed: Testbed, client: Client, ex_id: int) -> tuple[float, float]:
     return cut_at, time.time()
 
 
+@pytest.mark.timeout(CUT + 600)
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_ten_minute_cut_loses_and_duplicates_nothing(bed, host_core):
     client = Client(host_core.url, ADMIN_TOKEN)
