@@ -31,7 +31,7 @@ class NodeServices:
     def __init__(self, settings: AgentSettings, client: CoreClient, spool_path,
                  running: Callable[[], list[int]], checks: list[Check] = ()):
         self.settings, self.client, self.running = settings, client, running
-        self.stream = StreamSpool(spool_path)
+        self.stream = StreamSpool(spool_path, min_free_bytes=int(settings.min_free_disk_mb * MB))
         self.bus: Publisher | None = None
         self.recorder: Recorder | None = None
         self.uploader = self._uploader()

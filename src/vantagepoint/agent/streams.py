@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from vantagepoint.agent.client import CoreClient
+from vantagepoint.agent.diskspace import SpaceGuard
 from vantagepoint.agent.spool import REFUSED
 from vantagepoint.agent.uploader import Uploader, UploadStats
 from vantagepoint.wire import BackgroundRecord, MetadataRecord, StreamBatch
@@ -40,9 +41,11 @@ StreamRecord = MetadataRecord | BackgroundRecord
 class StreamSpool:
     """One connection to the stream table; thread-safe within a process."""
 
-    def __init__(self, path: str | Path, busy_timeout: float = 30.0):
+    def __init__(self, path: str | Path, busy_timeout: float = 30.0, min_free_bytes: int = 0):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.space = SpaceGuard(self.path.parent, min_free_bytes)
+        self.refused_full = 0  # background results refused for want of disk space
         self._lock = threading.Lock()
         self._timeout = busy_timeout
         self._db = self._connect()
@@ -74,8 +77,11 @@ class StreamSpool:
         """Spool one bus message (kept whole, whatever its size)."""
         return self._insert("metadata", ts, topic, None, json.dumps(message))
 
-    def add_background(self, action: str, name: str, ts: float, value: Any) -> int:
-        """Spool one background result."""
+    def add_background(self, action: str, name: str, ts: float, value: Any) -> int | None:
+        """Spool one background result; None when the disk is full (Disk.Full says so)."""
+        if self.space.problem():
+            self.refused_full += 1
+            return None
         return self._insert("background", ts, action, name, json.dumps(value, allow_nan=False))
 
     def _insert(self, kind: str, ts: float, topic: str, name: str | None, body: str) -> int:

@@ -11,6 +11,7 @@ from tests.unit.agent.test_watchdog import Service, _core
 from vantagepoint.agent.client import CoreClient
 from vantagepoint.agent.diskspace import CHECK_SECONDS, disk_full_error
 from vantagepoint.agent.spool import Spool
+from vantagepoint.agent.streams import StreamSpool
 from vantagepoint.agent.uploader import Heartbeat
 from vantagepoint.agent.watchdog import Check, Watchdog
 from vantagepoint.config import AgentSettings
@@ -35,6 +36,13 @@ def test_below_the_reserve_results_are_refused_said_once_then_accepted_again(tmp
     assert spool.add_result(1, "a", "rtt_ms", 3.0) is not None
     assert _messages(spool)[-1].startswith("disk space is back")
     assert [r.value for r in spool.records() if r.kind == "result"] == [3.0]
+
+
+def test_background_results_are_refused_below_the_reserve_metadata_is_not(tmp_path):
+    stream = StreamSpool(tmp_path / "spool.db", min_free_bytes=HUGE)
+    assert stream.add_background("background-ping.op0", "rtt_ms", time.time(), 1.0) is None
+    assert stream.add_metadata("MONROE.META.NODE.EVENT", time.time(), {"EventType": "x"})
+    assert stream.refused_full == 1 and stream.rows("background") == []
 
 
 def test_no_reserve_means_no_guard(tmp_path):
