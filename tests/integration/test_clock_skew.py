@@ -22,7 +22,9 @@ from vantagepoint.bus.message import NODE_EVENT
 from vantagepoint.client import Scenario
 
 pytestmark = pytest.mark.integration
-LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+# Debian's faketime package, whatever the architecture's multiarch directory.
+LIBFAKETIME = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))),
+                   Path("/usr/lib/faketime/libfaketime.so.1"))
 OFFSET_MS = 5000.0
 FAKE = {"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": "+5s", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
 
