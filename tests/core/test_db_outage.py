@@ -28,6 +28,19 @@ def test_a_refused_connection_is_unavailable_a_locked_sqlite_or_a_bug_is_not():
     assert not unavailable(ValueError("x"))
 
 
+def test_a_deadlock_is_not_an_outage(database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL error state")
+    engine = create_engine(database_url)
+    with pytest.raises(OperationalError) as caught, engine.connect() as conn:
+        conn.execute(text("do $$ begin raise exception using errcode = '40P01'; end $$"))
+    assert not unavailable(caught.value)
+    with pytest.raises(OperationalError) as caught, engine.connect() as conn:
+        conn.execute(text("do $$ begin raise exception using errcode = '57P01'; end $$"))
+    assert unavailable(caught.value)
+    engine.dispose()
+
+
 def test_an_outage_is_said_once_and_its_end_once(caplog):
     outage = Outage(logging.getLogger("t"), "the duties")
     with caplog.at_level(logging.WARNING, "t"):

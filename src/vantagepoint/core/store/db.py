@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03"})
 MIGRATION_LOCK = 0x76616E74  # "vant": the advisory lock key held while migrating
 
 
@@ -22,10 +23,12 @@ def unavailable(exc: BaseException) -> bool:
     """True when ``exc`` says the database cannot be reached (down, restarting), not a bug."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    if not isinstance(exc, OperationalError):
-        return False
-    # SQLite's "database is locked" is an OperationalError too, but the file is there.
-    return "sqlite" not in type(exc.orig).__module__
+    if not isinstance(exc, OperationalError) or "sqlite" in type(exc.orig).__module__:
+        return False  # SQLite's "database is locked" is one too, but the file is there
+    # No SQLSTATE: the connection failed before the server said anything. 08: connection
+    # exceptions; 57P01-03: shutting down, crashed, starting up. Not deadlocks or timeouts.
+    state = getattr(exc.orig, "sqlstate", None)
+    return state is None or state.startswith("08") or state in UNAVAILABLE_STATES
 
 
 class Outage:
