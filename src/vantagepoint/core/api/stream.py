@@ -15,7 +15,7 @@ import contextlib
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from vantagepoint.core.auth import find_token
+from vantagepoint.core.auth import find_token, token_scopes
 from vantagepoint.core.stream import KINDS, Feed, Filters, feed_for
 
 router = APIRouter(tags=["stream"])
@@ -59,7 +59,9 @@ def _open(sessions, secret: str | None, filters: Filters, offline_after: float) 
     with sessions.begin() as db:
         found = find_token(db, secret)
         if found is None or found.kind != "user" or found.user is None:
-            return "invalid or revoked user token"
+            return "invalid, expired or revoked user token"
+        if "read" not in token_scopes(found):
+            return "the stream needs a token with the 'read' scope"
         feed = feed_for(found.user, filters, offline_after)
         feed.start(db)
         return feed
