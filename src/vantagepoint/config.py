@@ -155,7 +155,7 @@ class CoreSettings(BaseSettings):
         1024**2, gt=0, description="Largest request body of the API and dashboard (413 beyond); "
                                    "agent uploads and file uploads have their own limits.")
     max_upload_bytes: int = Field(
-        64 * 1024**2, gt=0, description="Largest body of an agent's batch upload (POST "
+        16 * 1024**2, gt=0, description="Largest body of an agent's batch upload (POST "
                                         "/agent/records, /agent/stream, /agent/alarms).")
     rate_limit_user_per_s: float = Field(
         50.0, ge=0, description="Requests a second one user token may make on average "
