@@ -117,13 +117,18 @@ def _when(at: datetime | None) -> str:
     return at.isoformat() if at is not None else "never"
 
 
+def visible_tokens(db, user: User, every: bool) -> list[TokenOut]:
+    """The user's live tokens, or (``every``) all live tokens, without secrets."""
+    query = select(Token).where(Token.revoked_at.is_(None)).order_by(Token.id)
+    if not every:
+        query = query.where(Token.user_id == user.id)
+    return [token_out(t) for t in db.scalars(query)]
+
+
 @router.get("/tokens", summary="List tokens")
 def list_tokens(db: SessionDep, user: CurrentUser, request: Request) -> list[TokenOut]:
     """Your live tokens (admin token: every live token), without secrets."""
-    query = select(Token).where(Token.revoked_at.is_(None)).order_by(Token.id)
-    if not (user.is_admin and "admin" in token_scopes(_caller(request))):
-        query = query.where(Token.user_id == user.id)
-    return [token_out(t) for t in db.scalars(query)]
+    return visible_tokens(db, user, user.is_admin and "admin" in token_scopes(_caller(request)))
 
 
 @router.delete("/tokens/{token_id}", status_code=204, summary="Revoke a token")
