@@ -30,7 +30,9 @@ class SystemMeasurement(BaseModel):
 class CoreSettings(BaseSettings):
     """How a core process runs. Every field can be set as VANTAGE_<NAME>."""
 
-    model_config = SettingsConfigDict(env_prefix="VANTAGE_", extra="ignore")
+    # hide_input_in_errors: a refused setting's message must not echo a secret in it.
+    model_config = SettingsConfigDict(env_prefix="VANTAGE_", extra="ignore",
+                                      hide_input_in_errors=True)
 
     database_url: str = Field(
         "sqlite:///./vantage-data/core.db",
@@ -148,6 +150,26 @@ class CoreSettings(BaseSettings):
         1.0, ge=0, description="How long /metrics reuses the gauges it read from the database "
                                "(executions, heartbeats, archivers) before reading again.")
 
+    # --- production: hardening (issue 8) ---
+    max_body_bytes: int = Field(
+        1024**2, gt=0, description="Largest request body of the API and dashboard (413 beyond); "
+                                   "agent uploads and file uploads have their own limits.")
+    max_upload_bytes: int = Field(
+        16 * 1024**2, gt=0, description="Largest body of an agent's batch upload (POST "
+                                        "/agent/records, /agent/stream, /agent/alarms).")
+    rate_limit_user_per_s: float = Field(
+        50.0, ge=0, description="Requests a second one user token may make on average "
+                                "(per core process); 0: unlimited.")
+    rate_limit_user_burst: int = Field(
+        500, ge=1, description="Requests one user token may make at once before "
+                               "rate_limit_user_per_s applies.")
+    rate_limit_node_per_s: float = Field(
+        50.0, ge=0, description="Requests a second one node token may make on average (per "
+                                "core process; an agent makes about 4); 0: unlimited.")
+    rate_limit_node_burst: int = Field(
+        1000, ge=1, description="Requests one node token may make at once (an agent back "
+                                "online after an outage uploads its spool in a burst).")
+
     @model_validator(mode="after")
     def _lease_outlives_renewal(self) -> CoreSettings:
         # The holder trusts its lease until one second before it could be taken; it
@@ -161,7 +183,8 @@ class CoreSettings(BaseSettings):
 class AgentSettings(BaseSettings):
     """How an agent runs. Every field can be set as VANTAGE_AGENT_<NAME>."""
 
-    model_config = SettingsConfigDict(env_prefix="VANTAGE_AGENT_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="VANTAGE_AGENT_", extra="ignore",
+                                      hide_input_in_errors=True)
 
     core_url: str = Field("http://127.0.0.1:8080", description="Base URL of the core.")
     token: str = Field("", description="Node token issued by the core's admin.")

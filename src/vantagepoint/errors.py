@@ -8,6 +8,8 @@
     ├── Conflict (409)
     │   └── InvalidTransition (409)
     ├── Unschedulable (409)
+    ├── TooLarge (413)         a request body over its limit
+    ├── RateLimited (429)      carries retry_after (seconds) and the limit it hit
     ├── Unavailable (503)      the database does not answer; retry shortly
     └── ToolError (500)        raised by tools; init refusals carry the reason
 
@@ -98,11 +100,33 @@ class ToolError(VantageError):
     code = "tool_error"
 
 
+class TooLarge(VantageError):
+    status = 413
+    code = "too_large"
+
+
+class RateLimited(VantageError):
+    """Too many requests for one token; ``retry_after`` says when the next one may go."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float = 1.0,
+                 limit: dict | None = None, problems: list[Problem] | None = None):
+        super().__init__(message, problems)
+        self.retry_after = retry_after
+        self.limit = dict(limit or {})
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "retry_after": self.retry_after, "limit": self.limit}
+
+
 ERRORS_BY_CODE: dict[str, type[VantageError]] = {
     cls.code: cls
     for cls in (
         VantageError, Invalid, Unauthorized, Forbidden, NotFound,
-        Conflict, InvalidTransition, Unschedulable, Unavailable, ToolError,
+        Conflict, InvalidTransition, Unschedulable, Unavailable, ToolError, TooLarge,
+        RateLimited,
     )
 }
 
@@ -115,6 +139,16 @@ def error_from_dict(status: int, body: dict) -> VantageError:
         for p in body.get("problems") or []
         if isinstance(p, dict)
     ]
-    err = cls(str(body.get("message") or f"HTTP {status}"), problems)
+    err = cls(str(body.get("message") or f"HTTP {status}"), problems=problems)
     err.status = status
+    if isinstance(err, RateLimited):
+        err.retry_after = _seconds(body.get("retry_after"), 1.0)
+        err.limit = body.get("limit") if isinstance(body.get("limit"), dict) else {}
     return err
+
+
+def _seconds(value, default: float) -> float:
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return default

@@ -144,14 +144,21 @@ class UserOut(Wire):
     created_at: datetime
 
 
+Scope = Literal["read", "schedule", "admin", "node"]
+
+
 class TokenCreate(Wire):
     label: str = Field("", max_length=128)
     user: str | None = Field(None, description="Admin only: issue for another user.")
+    scopes: list[Scope] | None = Field(
+        None, description="What the token may do; all its owner's role allows when unset.")
+    expires_at: datetime | None = Field(None, description="When the token stops working.")
 
 
 class NodeTokenCreate(Wire):
     node: str = Field(pattern=NODE_NAME_PATTERN)
     label: str = Field("", max_length=128)
+    expires_at: datetime | None = Field(None, description="When the token stops working.")
 
 
 class TokenOut(Wire):
@@ -161,7 +168,22 @@ class TokenOut(Wire):
     user: str | None = None
     node: str | None = None
     created_at: datetime
+    scopes: list[Scope] = Field(default_factory=list)
+    expires_at: datetime | None = None
     token: str | None = Field(None, description="The secret; shown once, at creation.")
+
+
+class AuditOut(Wire):
+    """One admin action as the audit log keeps it."""
+
+    id: int
+    at: datetime
+    actor: str
+    token_id: int | None = None
+    action: str
+    target: str
+    address: str | None = None
+    outcome: str
 
 
 # ---- nodes and tools ------------------------------------------------------

@@ -113,3 +113,11 @@ def test_archive_bench_runs():
     assert float(figures["archived_ingest_rows_per_s"]) > 0
     assert float(figures["archive_rows_per_s"]) > 0
     assert figures["archive_lost"] == "0" and figures["archive_duplicated"] == "0"
+
+
+def test_hardening_bench_runs():
+    figures = _run("hardening.py", "--ops", "2000", "--requests", "20")
+    for name in ("limiter_takes_per_s", "redact_lines_per_s", "api_req_per_s",
+                 "api_req_per_s_unlimited"):
+        assert float(figures[name]) > 0, figures
+    assert "limit_overhead_pct" in figures

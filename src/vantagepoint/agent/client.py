@@ -171,13 +171,31 @@ class CoreClient:
 
 
 def _error(response: httpx.Response) -> VantageError:
-    """The core's error body as a VantageError carrying the HTTP status."""
+    """The core's error body as a VantageError carrying the HTTP status (and, for 429
+    and 503, ``retry_after`` from the Retry-After header)."""
     try:
         body = response.json()
     except ValueError:
         body = None
     if isinstance(body, dict) and "error" in body:
-        return error_from_dict(response.status_code, body)
-    err = VantageError(f"HTTP {response.status_code}: {response.text[:200]}")
-    err.status = response.status_code
+        err = error_from_dict(response.status_code, body)
+    else:
+        err = VantageError(f"HTTP {response.status_code}: {response.text[:200]}")
+        err.status = response.status_code
+    wait = retry_after(response) if response.status_code in (429, 503) else None
+    if wait is not None:
+        err.retry_after = wait  # type: ignore[attr-defined]
     return err
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds the core asks us to wait (Retry-After in seconds), capped at a minute."""
+    try:
+        return min(60.0, max(0.0, float(response.headers["retry-after"])))
+    except (KeyError, ValueError):
+        return None
+
+
+def wait_asked(exc: BaseException) -> float:
+    """The Retry-After a failed call carried, else 0."""
+    return float(getattr(exc, "retry_after", 0.0) or 0.0)

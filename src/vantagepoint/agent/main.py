@@ -8,6 +8,7 @@ import signal
 import threading
 from collections.abc import Iterator
 
+from vantagepoint import redact
 from vantagepoint.agent.loop import Agent
 from vantagepoint.config import AgentSettings
 
@@ -19,6 +20,7 @@ def run_agent(settings: AgentSettings) -> None:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll is noise
+    redact.install(redact.settings_secrets(settings))
     agent = Agent(settings)
     with _stop_on_signals(agent):
         try:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vantagepoint.agent.client import FAILURES, CoreClient, describe, is_permanent
+from vantagepoint.agent.client import FAILURES, CoreClient, describe, is_permanent, wait_asked
 from vantagepoint.agent.spool import Record, Spool
 from vantagepoint.errors import NotFound
 from vantagepoint.wire import RecordBatch
@@ -112,12 +112,13 @@ class Uploader(_Periodic):
         self._lock = threading.Lock()
         self._failing = False  # only the first failure of a streak is worth a warning
         self._purged = 0.0
+        self._asked_wait = 0.0  # Retry-After of the last refusal (429): wait at least this
 
     def tick(self) -> float:
         if self.upload_pending():
             self._purge()
             return self._backoff.succeeded()
-        return self._backoff.failed()
+        return max(self._backoff.failed(), self._asked_wait)
 
     def upload_pending(self, deadline: float | None = None, timeout: float | None = None) -> bool:
         """Upload until nothing is pending; False on a failure or past ``deadline`` (monotonic)."""
@@ -143,8 +144,10 @@ class Uploader(_Periodic):
             self.stats.failures += 1
             if is_permanent(exc):
                 return self._refused(records, exc, timeout)
+            self._asked_wait = wait_asked(exc)
             self._note_failure(exc)
             return False
+        self._asked_wait = 0.0
         self.spool.mark_uploaded(r.seq for r in records)
         self.stats.records += len(records)
         self.stats.last_success = time.time()
@@ -200,7 +203,7 @@ class Heartbeat(_Periodic):
             elif not self._failing:
                 log.warning("heartbeat failed (will retry): %s", describe(exc))
             self._failing = True
-            return self.period
+            return max(self.period, wait_asked(exc))
         if self._failing:
             log.info("the core answers heartbeats again")
         self._failing = False

@@ -6,6 +6,7 @@ from vantagepoint.cli.commands import (
     agent,
     alarms,
     archivers,
+    audit,
     calendar,
     core,
     demo,
@@ -45,7 +46,7 @@ COMMANDS += (layer, files)  # sandboxed experiments
 COMMANDS += (metadata, node)
 COMMANDS += (study,)
 COMMANDS += (stats_command, export)  # analysis and export (issue 6)
-COMMANDS += (archivers,)  # production (issue 8)
+COMMANDS += (archivers, audit)  # production (issue 8)
 
 app = typer.Typer(
     name="vantage",

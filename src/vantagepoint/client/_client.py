@@ -95,15 +95,26 @@ class Client(AnalysisMixin):
         body = {"name": name, "admin": admin, "password": password}
         return UserOut.model_validate(self.request("POST", "/users", json=_drop_none(body)))
 
-    def create_token(self, label: str = "", user: str | None = None) -> str:
-        """Issue an API token (for another user: admin only); returns the secret."""
-        body = _drop_none({"label": label, "user": user})
+    def create_token(self, label: str = "", user: str | None = None,
+                     scopes: list[str] | None = None, expires: Moment = None) -> str:
+        """Issue an API token (for another user: admin only); returns the secret.
+
+        ``scopes`` (read, schedule, admin) default to all the owner's role allows;
+        ``expires`` is when it stops working (never when unset)."""
+        body = _drop_none({"label": label, "user": user, "scopes": scopes,
+                           "expires_at": _rfc3339(expires)})
         return str(self.request("POST", "/tokens", json=body)["token"])
 
-    def create_node_token(self, node: str, label: str = "") -> str:
+    def create_node_token(self, node: str, label: str = "", expires: Moment = None) -> str:
         """Issue a token an agent uses to act as ``node`` (admin only); returns the secret."""
-        body = {"node": node, "label": label}
+        body = _drop_none({"node": node, "label": label, "expires_at": _rfc3339(expires)})
         return str(self.request("POST", "/node-tokens", json=body)["token"])
+
+    def audit(self, **filters: Any) -> list[dict[str, Any]]:
+        """GET /audit (admin): actor, action, target, since, until, before_id, limit."""
+        for key in ("since", "until"):
+            filters[key] = _rfc3339(filters.get(key))
+        return self.request("GET", "/audit", params=filters)
 
     def tokens(self) -> list[dict[str, Any]]:
         return self.request("GET", "/tokens")

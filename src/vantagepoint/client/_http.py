@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,17 @@ from vantagepoint.wire import API_PREFIX
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_DATA_DIR = Path("vantage-data")
 _CODE_BY_STATUS = {cls.status: code for code, cls in reversed(ERRORS_BY_CODE.items())}
+RATE_LIMIT_RETRIES = 3  # 429s waited out (per Retry-After) before the error is raised
+MAX_RETRY_AFTER = 60.0
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds a 429 (or 503) asks us to wait, from its Retry-After header."""
+    value = response.headers.get("retry-after")
+    try:
+        return min(MAX_RETRY_AFTER, max(0.0, float(value))) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _read(path: Path) -> str | None:
@@ -80,10 +93,12 @@ class Http:
     """An httpx client bound to the core's API prefix and a bearer token."""
 
     def __init__(self, url: str, token: str | None, data_dir: Path, *,
-                 transport: httpx.BaseTransport | None, timeout: float):
+                 transport: httpx.BaseTransport | None, timeout: float,
+                 rate_limit_retries: int = RATE_LIMIT_RETRIES, sleep: Callable = time.sleep):
         self.url = url
         self.data_dir = data_dir
         self._token = token
+        self._retries, self._sleep = rate_limit_retries, sleep
         self._client = httpx.Client(base_url=url + API_PREFIX, transport=transport,
                                     timeout=timeout)
 
@@ -91,8 +106,8 @@ class Http:
                 params: dict[str, Any] | None = None, auth: bool = True) -> Any:
         """Send one request; return the decoded JSON body or raise the matching error."""
         headers = {"Authorization": f"Bearer {self._need_token()}"} if auth else {}
-        response = self._client.request(method, path, json=json, params=clean_params(params),
-                                        headers=headers)
+        response = self._patiently(lambda: self._client.request(
+            method, path, json=json, params=clean_params(params), headers=headers))
         if response.is_error:
             raise error_from_response(response)
         if response.status_code == 204 or not response.content:
@@ -101,8 +116,8 @@ class Http:
 
     def download(self, path: str) -> bytes:
         """The raw body of a GET (files), or the matching error."""
-        response = self._client.get(path, headers={
-            "Authorization": f"Bearer {self._need_token()}"})
+        headers = {"Authorization": f"Bearer {self._need_token()}"}
+        response = self._patiently(lambda: self._client.get(path, headers=headers))
         if response.is_error:
             raise error_from_response(response)
         return response.content
@@ -130,6 +145,17 @@ class Http:
                 sink.write(chunk)
                 written += len(chunk)
             return written
+
+    def _patiently(self, send: Callable[[], httpx.Response]) -> httpx.Response:
+        """Send; on 429 wait as long as Retry-After says and send again, a few times."""
+        response = send()
+        for _ in range(self._retries):
+            wait = retry_after(response) if response.status_code == 429 else None
+            if wait is None:
+                break
+            self._sleep(wait)
+            response = send()
+        return response
 
     def _need_token(self) -> str:
         if not self._token:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
 import vantagepoint
-from vantagepoint import web
+from vantagepoint import redact, web
 from vantagepoint.config import CoreSettings
 from vantagepoint.core.alarms.dispatch import AlarmDuty
 from vantagepoint.core.alarms.notifiers import build_notifiers
@@ -21,6 +21,7 @@ from vantagepoint.core.api import (
     agent,
     alarms,
     archivers,
+    audit,
     executions,
     files,
     layers,
@@ -37,14 +38,16 @@ from vantagepoint.core.api import (
 from vantagepoint.core.api import analysis as analysis_api
 from vantagepoint.core.api import export as export_api
 from vantagepoint.core.archive import drain_loop, load_archivers
+from vantagepoint.core.bodylimit import BodyLimit
 from vantagepoint.core.bootstrap import ensure_admin
 from vantagepoint.core.duties import Coordinator, duty_status
 from vantagepoint.core.metrics import install as install_metrics
 from vantagepoint.core.processors import load_processors
+from vantagepoint.core.ratelimit import Limiter
 from vantagepoint.core.runtime import tune_gc
 from vantagepoint.core.scheduler.registry import load_policies
 from vantagepoint.core.store.db import make_engine, make_sessionmaker, unavailable
-from vantagepoint.errors import Invalid, Problem, Unavailable, VantageError
+from vantagepoint.errors import Invalid, Problem, RateLimited, Unavailable, VantageError
 from vantagepoint.spec.pointers import join
 from vantagepoint.wire import API_PREFIX
 
@@ -59,9 +62,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        token = ensure_admin(settings)
-        if token and settings.admin_token_file is None and settings.admin_token is None:
-            log.warning("admin token (shown once): %s", token)
+        ensure_admin(settings)
         engine = make_engine(settings.database_url)
         app.state.sessions = make_sessionmaker(engine)
         coordinator = Coordinator(app.state.sessions, settings, app.state.policies,
@@ -89,6 +90,8 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
     app.state.policies = load_policies(settings)
     app.state.notifier_names = frozenset(notifiers)
     app.state.archivers = load_archivers(settings.archivers)
+    app.state.limiter = Limiter()
+    app.add_middleware(BodyLimit, settings=settings)
     app.include_router(api_router(), prefix=API_PREFIX)
     web.install(app)
     _error_handlers(app)
@@ -109,6 +112,7 @@ def api_router() -> APIRouter:
                    metadata, node_health):
         router.include_router(module.router)
     router.include_router(archivers.router)
+    router.include_router(audit.router)
     for spec_router in specs.routers:
         router.include_router(spec_router)
     for extra in (alarms.router, alarms.agent_router, stream.router):
@@ -123,7 +127,9 @@ def api_router() -> APIRouter:
 def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(VantageError)
     async def vantage_error(_: Request, exc: VantageError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status)
+        headers = ({"Retry-After": str(int(exc.retry_after))}
+                   if isinstance(exc, RateLimited) else None)
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
@@ -156,4 +162,4 @@ def serve(settings: CoreSettings, host: str = "127.0.0.1", port: int = 8080) -> 
     import uvicorn
 
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=5, log_config=redact.uvicorn_log_config(settings))

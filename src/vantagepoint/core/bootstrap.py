@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -12,6 +14,16 @@ from vantagepoint.core.store.db import make_engine, make_sessionmaker, migrate
 from vantagepoint.core.store.models import User
 
 ADMIN = "admin"
+log = logging.getLogger(__name__)
+
+
+def default_token_file(settings: CoreSettings) -> Path:
+    """Where a generated admin token goes when no file is set: beside the SQLite file,
+    else ./vantage-data/admin-token (where the CLI looks for it). Never in the log."""
+    url = settings.database_url
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        return Path(url.removeprefix("sqlite:///").split("?", 1)[0]).parent / "admin-token"
+    return Path("vantage-data") / "admin-token"
 
 
 def ensure_admin(settings: CoreSettings) -> str | None:
@@ -34,8 +46,12 @@ def _ensure_admin(db, settings: CoreSettings) -> str | None:
         admin = User(name=ADMIN, is_admin=True)
         db.add(admin)
     _, secret = issue_token(db, kind="user", user=admin, label="bootstrap", secret=given)
-    if settings.admin_token_file is not None:
-        _write_secret(settings.admin_token_file, secret)
+    path = settings.admin_token_file
+    if path is None and given is None:
+        path = default_token_file(settings)
+    if path is not None:
+        _write_secret(path, secret)
+        log.warning("bootstrap admin token written to %s", Path(path).absolute())
     return secret
 
 

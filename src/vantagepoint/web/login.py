@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -70,7 +71,9 @@ def _password_login(db, username: str, password: str) -> str | None:
     user = db.scalar(select(User).where(User.name == username))
     if user is None or not check_password(password, user.password_hash):
         return None
-    _, secret = issue_token(db, kind="user", user=user, label=SESSION_LABEL)
+    # The session's token lapses with its cookie, so a stolen cookie does not live on.
+    _, secret = issue_token(db, kind="user", user=user, label=SESSION_LABEL,
+                            expires_at=utcnow() + timedelta(days=SESSION_DAYS))
     return secret
 
 

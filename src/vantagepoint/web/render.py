@@ -16,8 +16,8 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 import vantagepoint
-from vantagepoint.core.api.deps import SessionDep
-from vantagepoint.core.auth import find_token
+from vantagepoint.core.api.deps import SessionDep, limit_for
+from vantagepoint.core.auth import find_token, token_scopes
 from vantagepoint.core.store.models import User
 from vantagepoint.core.websession import COOKIE, csrf_for
 from vantagepoint.errors import Unauthorized, VantageError
@@ -43,6 +43,9 @@ def get_viewer(request: Request, db: SessionDep) -> Viewer:
     token = find_token(db, secret) if secret else None
     if token is None or token.kind != "user" or token.user is None:
         raise LoginRequired("sign in first")
+    if "read" not in token_scopes(token):
+        raise LoginRequired("this token lacks the 'read' scope the dashboard needs")
+    request.app.state.limiter.take(token.id, limit_for(request.app.state.settings, token))
     return Viewer(token.user, csrf_for(secret))
 
 

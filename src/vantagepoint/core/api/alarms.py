@@ -11,7 +11,7 @@ from vantagepoint.core.alarms.store import (
     store_batch,
     visible_alarms,
 )
-from vantagepoint.core.api.deps import CurrentNode, CurrentUser, SessionDep
+from vantagepoint.core.api.deps import CurrentNode, CurrentUser, SchedulerUser, SessionDep
 from vantagepoint.core.ingest import check_executions
 from vantagepoint.core.store.models import Alarm
 from vantagepoint.wire import AlarmAck, AlarmBatch, AlarmOut
@@ -56,7 +56,7 @@ def get_alarm(alarm_id: int, db: SessionDep, user: CurrentUser) -> AlarmOut:
 
 
 @router.post("/{alarm_id}/ack", summary="Acknowledge an alarm")
-def ack_alarm(alarm_id: int, db: SessionDep, user: CurrentUser,
+def ack_alarm(alarm_id: int, db: SessionDep, user: SchedulerUser,
               body: AlarmAck | None = None) -> AlarmOut:
     """Mark it seen, with an optional note; 409 if it was acknowledged already."""
     return alarm_out(acknowledge(db, user, alarm_id, body.note if body else None))

@@ -1,8 +1,13 @@
-"""Request dependencies as Annotated aliases: the database session and who is calling."""
+"""Request dependencies as Annotated aliases: the database session and who is calling.
+
+Every route names the scope it needs through one of these aliases (a meta-test
+checks it): ``CurrentUser`` (read), ``SchedulerUser`` (schedule), ``AdminUser``
+(admin) or ``CurrentNode`` (node).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,7 +15,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from vantagepoint.config import CoreSettings
-from vantagepoint.core.auth import find_token
+from vantagepoint.core.auth import check_token, token_scopes
+from vantagepoint.core.ratelimit import Limit
 from vantagepoint.core.store.models import Token, User
 from vantagepoint.core.websession import cookie_secret
 from vantagepoint.errors import Forbidden, Unauthorized
@@ -34,6 +40,22 @@ SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 SettingsDep = Annotated[CoreSettings, Depends(get_settings)]
 
 
+def limit_for(settings: CoreSettings, token: Token) -> Limit:
+    """The rate limit of a token's class (node or user)."""
+    if token.kind == "node":
+        return Limit("node", settings.rate_limit_node_per_s, settings.rate_limit_node_burst)
+    return Limit("user", settings.rate_limit_user_per_s, settings.rate_limit_user_burst)
+
+
+def authenticate(request, db: Session, secret: str) -> Token:
+    """The live token for ``secret``, counted against its rate limit (401, 429)."""
+    token = check_token(db, secret)
+    app = request.app
+    app.state.limiter.take(token.id, limit_for(app.state.settings, token))
+    request.state.token = token  # the audit log names the token that acted
+    return token
+
+
 def get_token(request: Request, db: SessionDep,
               creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Token:
     if creds is not None and creds.scheme.lower() == "bearer":
@@ -42,25 +64,36 @@ def get_token(request: Request, db: SessionDep,
         secret = cookie_secret(request)
     if secret is None:
         raise Unauthorized("missing token: send 'Authorization: Bearer <token>'")
-    token = find_token(db, secret)
-    if token is None:
-        raise Unauthorized("invalid or revoked token")
-    return token
+    return authenticate(request, db, secret)
 
 
 TokenDep = Annotated[Token, Depends(get_token)]
 
 
-def get_user(token: TokenDep) -> User:
-    if token.kind != "user" or token.user is None:
-        raise Forbidden("this route needs a user token, not a node token")
-    return token.user
+def need_scope(token: Token, scope: str) -> None:
+    """Forbidden unless the token carries ``scope``."""
+    held = token_scopes(token)
+    if scope not in held:
+        raise Forbidden(f"this route needs a token with the {scope!r} scope; token "
+                        f"{token.id} has: {', '.join(sorted(held)) or 'no scopes'}")
 
 
-CurrentUser = Annotated[User, Depends(get_user)]
+def _user_with(scope: str) -> Callable[[Token], User]:
+    def dependency(token: TokenDep) -> User:
+        if token.kind != "user" or token.user is None:
+            raise Forbidden("this route needs a user token, not a node token")
+        need_scope(token, scope)
+        return token.user
+    dependency.required_scope = scope  # type: ignore[attr-defined]
+    return dependency
 
 
-def get_admin(user: CurrentUser) -> User:
+CurrentUser = Annotated[User, Depends(_user_with("read"))]
+SchedulerUser = Annotated[User, Depends(_user_with("schedule"))]
+_AdminScoped = Annotated[User, Depends(_user_with("admin"))]
+
+
+def get_admin(user: _AdminScoped) -> User:
     if not user.is_admin:
         raise Forbidden("only an admin may do this")
     return user
@@ -72,7 +105,9 @@ AdminUser = Annotated[User, Depends(get_admin)]
 def get_node_name(token: TokenDep) -> str:
     if token.kind != "node" or not token.node_name:
         raise Forbidden("this route is for agents and needs a node token")
+    need_scope(token, "node")
     return token.node_name
 
 
+get_node_name.required_scope = "node"  # type: ignore[attr-defined]
 CurrentNode = Annotated[str, Depends(get_node_name)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
-from vantagepoint.core.api.deps import CurrentUser, SessionDep, SettingsDep
+from vantagepoint.core.api.deps import CurrentUser, SchedulerUser, SessionDep, SettingsDep
 from vantagepoint.core.run.coordinator import lock_execution, move
 from vantagepoint.core.run.create import create_execution
 from vantagepoint.core.run.states import EXEC_FINAL
@@ -46,7 +46,7 @@ def visible(db, user: User, execution_id: int, lock: bool = False) -> Execution:
 
 @router.post("", status_code=201, summary="Start a scenario")
 def start(body: ExecutionCreate, request: Request, db: SessionDep, settings: SettingsDep,
-          user: CurrentUser) -> ExecutionOut:
+          user: SchedulerUser) -> ExecutionOut:
     """Execute a stored scenario now or at a time, for a duration in seconds."""
     ex = create_execution(db, user, body, settings, request.app.state.policies)
     return execution_out(ex, snapshot=True)
@@ -74,7 +74,7 @@ def get_execution(execution_id: int, db: SessionDep, user: CurrentUser) -> Execu
 
 
 @router.post("/{execution_id}/cancel", summary="Cancel an execution")
-def cancel(execution_id: int, db: SessionDep, user: CurrentUser) -> ExecutionOut:
+def cancel(execution_id: int, db: SessionDep, user: SchedulerUser) -> ExecutionOut:
     """Stop it on every node; results so far are kept."""
     ex = visible(db, user, execution_id, lock=True)
     if ex.state in EXEC_FINAL:

@@ -9,7 +9,13 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from vantagepoint.core import files
-from vantagepoint.core.api.deps import CurrentNode, CurrentUser, SessionDep, SettingsDep
+from vantagepoint.core.api.deps import (
+    CurrentNode,
+    CurrentUser,
+    SchedulerUser,
+    SessionDep,
+    SettingsDep,
+)
 from vantagepoint.core.api.executions import visible
 from vantagepoint.core.store.models import FileFetch
 from vantagepoint.errors import Conflict, Invalid, NotFound, Problem
@@ -22,7 +28,7 @@ router = APIRouter(tags=["files"])
 @router.post("/executions/{execution_id}/files", status_code=202,
              summary="Fetch a file from a node")
 def request_file(execution_id: int, body: FileFetchCreate, db: SessionDep,
-                 user: CurrentUser) -> FileFetchOut:
+                 user: SchedulerUser) -> FileFetchOut:
     """Ask the node for a file of one of its actions; poll the answer until ready."""
     ex = visible(db, user, execution_id)
     actions = {(a["node"], a["name"]) for t in ex.snapshot.get("tasks", [])

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
 from vantagepoint.core import layers
-from vantagepoint.core.api.deps import CurrentNode, CurrentUser, SettingsDep
+from vantagepoint.core.api.deps import CurrentNode, CurrentUser, SchedulerUser, SettingsDep
 from vantagepoint.wire import LayerOut
 
 router = APIRouter(tags=["layers"])
@@ -14,7 +14,7 @@ router = APIRouter(tags=["layers"])
 
 @router.put("/layers/{digest}", summary="Upload an experiment layer")
 async def upload_layer(digest: str, request: Request, settings: SettingsDep,
-                       user: CurrentUser) -> LayerOut:
+                       user: SchedulerUser) -> LayerOut:
     """The tar archive as the body; kept only if its SHA-256 is ``digest``. Idempotent."""
     hexdigest = layers.parse_digest(digest)
     path = layers.layer_path(settings, hexdigest)

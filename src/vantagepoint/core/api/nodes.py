@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 
+from vantagepoint.core import audit
 from vantagepoint.core.api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep
 from vantagepoint.core.catalog import is_online
 from vantagepoint.core.store.models import Node
@@ -49,13 +50,15 @@ def get_node(name: str, db: SessionDep, settings: SettingsDep, _: CurrentUser) -
 
 
 @router.patch("/nodes/{name}", summary="Set a node's status")
-def set_status(name: str, body: NodeStatusSet, db: SessionDep, settings: SettingsDep,
-               _: AdminUser) -> NodeOut:
+def set_status(name: str, body: NodeStatusSet, request: Request, db: SessionDep,
+               settings: SettingsDep, admin: AdminUser) -> NodeOut:
     """Put a node in maintenance, disable it, or make it active again (admin only)."""
     node = db.scalar(select(Node).where(Node.name == name))
     if node is None:
         raise NotFound(f"no node {name!r}")
+    before = node.status
     node.status, node.status_reason = body.status, body.reason
+    audit.record(db, request, admin, "node.status", name, f"{before} -> {body.status}")
     return node_out(node, settings.node_offline_seconds)
 
 

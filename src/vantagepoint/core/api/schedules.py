@@ -7,7 +7,14 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
-from vantagepoint.core.api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep
+from vantagepoint.core import audit
+from vantagepoint.core.api.deps import (
+    AdminUser,
+    CurrentUser,
+    SchedulerUser,
+    SessionDep,
+    SettingsDep,
+)
 from vantagepoint.core.scheduler import quotas, service
 from vantagepoint.core.store.models import Booking, Schedule, User
 from vantagepoint.core.store.types import utcnow
@@ -19,7 +26,7 @@ router = APIRouter(tags=["schedules"])
 
 @router.post("/schedules", status_code=201, summary="Request a schedule")
 def create_schedule(body: ScheduleCreate, request: Request, response: Response,
-                    db: SessionDep, settings: SettingsDep, user: CurrentUser) -> ScheduleOut:
+                    db: SessionDep, settings: SettingsDep, user: SchedulerUser) -> ScheduleOut:
     """Book every occurrence on every node, or refuse whole naming each refusal (409)."""
     out = service.create(db, user, body, settings, request.app.state.policies)
     if body.dry_run:
@@ -53,7 +60,7 @@ def get_schedule(schedule_id: int, db: SessionDep, user: CurrentUser) -> Schedul
 
 
 @router.delete("/schedules/{schedule_id}", summary="Cancel a schedule")
-def cancel_schedule(schedule_id: int, db: SessionDep, user: CurrentUser) -> ScheduleOut:
+def cancel_schedule(schedule_id: int, db: SessionDep, user: SchedulerUser) -> ScheduleOut:
     """Cancel future occurrences (refunded); running ones stop with state canceled."""
     return service.cancel(db, _visible(db, user, schedule_id), user.name)
 
@@ -93,12 +100,15 @@ def all_quotas(db: SessionDep, settings: SettingsDep, _: AdminUser) -> list[Quot
 
 
 @router.put("/quotas/{name}", summary="Set a user's quota")
-def set_quota(name: str, body: QuotaSet, db: SessionDep, settings: SettingsDep,
-              _: AdminUser) -> QuotaOut:
+def set_quota(name: str, body: QuotaSet, request: Request, db: SessionDep,
+              settings: SettingsDep, admin: AdminUser) -> QuotaOut:
     """Change a user's limits (admin only)."""
     user = db.scalar(select(User).where(User.name == name))
     if user is None:
         raise NotFound(f"no user {name!r}")
     quotas.set_limits(db, user, settings, body.node_seconds_limit, body.data_bytes_limit)
+    audit.record(db, request, admin, "quota.set", name,
+                 f"node_seconds_limit={body.node_seconds_limit} "
+                 f"data_bytes_limit={body.data_bytes_limit}")
     db.flush()
     return quotas.quota_out(db, user, settings)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Request
 from sqlalchemy import select
 
 from vantagepoint.core.alarms.notifiers import check_notify
-from vantagepoint.core.api.deps import CurrentUser, SessionDep
+from vantagepoint.core.api.deps import CurrentUser, SchedulerUser, SessionDep
 from vantagepoint.core.catalog import StoreCatalog, find_spec
 from vantagepoint.core.plugins import check_action_uses, check_scenario_uses, check_task_uses
 from vantagepoint.core.store.models import Spec
@@ -55,7 +55,7 @@ def make_router(kinds: str) -> APIRouter:
         return {"valid": True, "resolved": validated(kind, doc, db, user, names)}
 
     @router.put("/{name}", summary=f"Create or replace a {kind}")
-    def put_spec(name: str, request: Request, db: SessionDep, user: CurrentUser,
+    def put_spec(name: str, request: Request, db: SessionDep, user: SchedulerUser,
                  doc: Any = Body(...)) -> StoredSpec:
         """Store a spec (validated); a changed spec becomes a new version."""
         names = getattr(request.app.state, "notifier_names", None)
@@ -72,7 +72,7 @@ def make_router(kinds: str) -> APIRouter:
         return get_stored(db, user, kind, name)
 
     @router.delete("/{name}", status_code=204, summary=f"Delete a {kind}")
-    def delete_spec(name: str, db: SessionDep, user: CurrentUser) -> None:
+    def delete_spec(name: str, db: SessionDep, user: SchedulerUser) -> None:
         """Delete one of your specs; executions keep their own snapshots."""
         db.delete(_own(db, kind, user, name))
 

@@ -15,8 +15,9 @@ import contextlib
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from vantagepoint.core.auth import find_token
+from vantagepoint.core.auth import check_token, token_scopes
 from vantagepoint.core.stream import KINDS, Feed, Filters, feed_for
+from vantagepoint.errors import Unauthorized
 
 router = APIRouter(tags=["stream"])
 POLICY_VIOLATION = 1008
@@ -57,9 +58,14 @@ def _open(sessions, secret: str | None, filters: Filters, offline_after: float) 
     if not secret:
         return "missing token: send 'Authorization: Bearer <token>' or ?token="
     with sessions.begin() as db:
-        found = find_token(db, secret)
-        if found is None or found.kind != "user" or found.user is None:
+        try:
+            found = check_token(db, secret)
+        except Unauthorized as exc:
+            return exc.message if "expired" in exc.message else "invalid or revoked user token"
+        if found.kind != "user" or found.user is None:
             return "invalid or revoked user token"
+        if "read" not in token_scopes(found):
+            return "the stream needs a token with the 'read' scope"
         feed = feed_for(found.user, filters, offline_after)
         feed.start(db)
         return feed

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from sqlalchemy import select
 
-from vantagepoint.core.api.deps import CurrentUser, SessionDep, SettingsDep
+from vantagepoint.core.api.deps import CurrentUser, SchedulerUser, SessionDep, SettingsDep
 from vantagepoint.core.store.models import Booking, Execution, Study, StudyRun
 from vantagepoint.core.studies import service
 from vantagepoint.errors import NotFound
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/studies", tags=["studies"])
 
 
 @router.post("", status_code=201, summary="Create a study")
-def create_study(request: Request, db: SessionDep, settings: SettingsDep, user: CurrentUser,
+def create_study(request: Request, db: SessionDep, settings: SettingsDep, user: SchedulerUser,
                  doc: Any = Body(...)) -> StudyOut:
     """Generate a scenario per combination, validate all, store all and schedule them back
     to back; one bad combination refuses the whole study (422/409), storing nothing."""
@@ -43,7 +43,7 @@ def get_study(name: str, db: SessionDep, user: CurrentUser) -> StudyOut:
 
 @router.post("/{name}/runs", status_code=201, summary="Rerun a study")
 def rerun_study(name: str, body: StudyRunCreate, request: Request, db: SessionDep,
-                settings: SettingsDep, user: CurrentUser) -> StudyRunOut:
+                settings: SettingsDep, user: SchedulerUser) -> StudyRunOut:
     """Schedule every combination again as a new run; earlier runs stay as they are."""
     run = service.rerun(db, user, name, settings, request.app.state.policies,
                         start=body.start, note=body.note)

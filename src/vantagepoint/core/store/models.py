@@ -53,6 +53,9 @@ class Token(Base):
     node_name: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    # Space-separated scopes (core.scopes); migration 0020 gave old tokens their role's.
+    scopes: Mapped[str] = mapped_column(String(64), default="")
+    expires_at: Mapped[datetime | None]
 
     user: Mapped[User | None] = relationship()
 
@@ -488,3 +491,22 @@ class ArchiverStatus(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[float | None] = mapped_column(Float)
     last_delivered_at: Mapped[float | None] = mapped_column(Float)
+
+
+# --- production: hardening (issue 8) ---------------------------------------------------
+
+
+class AuditEntry(Base):
+    """One admin action, written in the transaction of the action itself."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(256), default="")
+    address: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(256), default="ok")

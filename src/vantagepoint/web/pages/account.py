@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from vantagepoint.core.api.deps import SessionDep, SettingsDep
 from vantagepoint.core.api.nodes import list_nodes
 from vantagepoint.core.api.schedules import all_quotas, my_quota
-from vantagepoint.core.api.users import list_tokens, list_users
+from vantagepoint.core.api.users import list_users, visible_tokens
 from vantagepoint.web.render import PageRoute, ViewerDep, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -23,4 +23,4 @@ def account_page(request: Request, db: SessionDep, settings: SettingsDep, viewer
         admin = {"users": list_users(db, user), "quotas": all_quotas(db, settings, user),
                  "held": [n for n in list_nodes(db, settings, user) if n.status != "active"]}
     return render(request, "account.html", viewer, quota=my_quota(db, settings, user),
-                  tokens=list_tokens(db, user), admin=admin)
+                  tokens=visible_tokens(db, user, user.is_admin), admin=admin)
