@@ -113,3 +113,14 @@ def test_archive_bench_runs():
     assert float(figures["archived_ingest_rows_per_s"]) > 0
     assert float(figures["archive_rows_per_s"]) > 0
     assert figures["archive_lost"] == "0" and figures["archive_duplicated"] == "0"
+
+
+def test_fleet_bench_runs():
+    figures = _run("fleet.py", "--small", timeout=300)
+    for suffix in ("", "_sqlite"):
+        assert float(figures[f"ingest_rows_per_s{suffix}"]) > 0, figures
+        assert float(figures[f"api_p99_ms{suffix}"]) > 0, figures
+        assert int(figures[f"api_calls{suffix}"]) > 20, figures  # heartbeats and uploads
+        assert figures[f"lost{suffix}"] == "0" and figures[f"duplicated{suffix}"] == "0"
+        assert figures[f"checksum_match{suffix}"] == "1", figures
+    assert 0 < float(figures["ingest_vs_copy"]) < 10, figures
