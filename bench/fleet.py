@@ -100,7 +100,7 @@ def _start_core(database_url: str, tmp: Path, index: int):
                              str(port), "--database-url", database_url],
                             env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:
         try:
             if httpx.get(base + "/api/v1/health", timeout=1).status_code == 200:
