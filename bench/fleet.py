@@ -13,6 +13,7 @@ Configurations: 2 core processes on one PostgreSQL (agents spread over the two p
 directly, as nginx's least_conn would), and the embedded default (1 core, SQLite).
 Prints, one per line (the SQLite figures with the suffix _sqlite):
   ingest_rows_per_s   rows/s stored in the backlog phase
+  core_cpu_us_per_row CPU the core processes spent per row in that phase (load-proof)
   copy_rows_per_s     a raw psycopg COPY of the same rows into a table shaped like results
   ingest_vs_copy      the ratio of the two (PostgreSQL only)
   api_p99_ms          p99 of heartbeat and upload calls in the steady phase
@@ -79,7 +80,7 @@ def _run_config(config: str, args, tmp: Path) -> dict[str, str]:
     try:
         for i in range(2 if config == "pg" else 1):
             cores.append(_start_core(url, tmp, i))
-        return asyncio.run(_measure(config, url, [base for _, base in cores], args))
+        return asyncio.run(_measure(config, url, cores, args))
     finally:
         for proc, _ in cores:
             proc.terminate()
@@ -111,7 +112,8 @@ def _start_core(database_url: str, tmp: Path, index: int):
     raise SystemExit("core did not start:\n" + (tmp / f"core{index}.log").read_text())
 
 
-async def _measure(config: str, url: str, bases: list[str], args) -> dict[str, str]:
+async def _measure(config: str, url: str, cores: list, args) -> dict[str, str]:
+    bases, pids = [base for _, base in cores], [proc.pid for proc, _ in cores]
     limits = httpx.Limits(max_connections=args.connections,
                           max_keepalive_connections=args.connections)
     timeout = httpx.Timeout(60.0, pool=None)
@@ -125,13 +127,16 @@ async def _measure(config: str, url: str, bases: list[str], args) -> dict[str, s
         left = await fa.drain(agents, None)
         before = {a.name: a.seq for a in agents}
         jobs = fa.backlog_bodies(agents, args.backlog, args.retry_share)
+        cpu = _cpu_seconds(pids)
         rows, seconds = await fa.burst(jobs, args.concurrency)
+        cpu = _cpu_seconds(pids) - cpu
     finally:
         for client in clients:
             await client.aclose()
     sent = {(a.name, a.spool_id, seq): content for a in agents for seq, content in a.sent.items()}
     lost, duplicated, same = fdb.check(sent, fdb.stored_rows(url))
-    figures = {"ingest_rows_per_s": f"{rows / seconds:.0f}"}
+    figures = {"ingest_rows_per_s": f"{rows / seconds:.0f}",
+               "core_cpu_us_per_row": f"{cpu / rows * 1e6:.1f}"}
     if config == "pg":
         backlog = [(a.execution, a.name, a.action, "rtt", *a.sent[seq], a.spool_id, seq)
                    for a in agents for seq in range(before[a.name] + 1, a.seq + 1)]
@@ -142,6 +147,15 @@ async def _measure(config: str, url: str, bases: list[str], args) -> dict[str, s
                 "api_errors": str(steady.errors), "lost": str(lost), "unsent": str(left),
                 "duplicated": str(duplicated), "checksum_match": str(int(same))}
     return figures
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """CPU time the core processes used so far (user and system)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 async def _enrol(clients: list[httpx.AsyncClient], count: int) -> list[fa.Agent]:
