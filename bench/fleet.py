@@ -167,12 +167,10 @@ async def _enrol(clients: list[httpx.AsyncClient], count: int) -> list[fa.Agent]
     async def enrol(i: int, name: str) -> str:
         client = clients[i % len(clients)]
         async with gate:
-            r = await client.post("/api/v1/node-tokens", json={"node": name}, headers=admin)
-            r.raise_for_status()
+            r = await _post(client, "/api/v1/node-tokens", {"node": name}, admin)
             token = r.json()["token"]
-            r = await client.post("/api/v1/agent/register", json={"name": name, "tools": [TOOL]},
-                                  headers={"Authorization": f"Bearer {token}"})
-            r.raise_for_status()
+            await _post(client, "/api/v1/agent/register", {"name": name, "tools": [TOOL]},
+                        {"Authorization": f"Bearer {token}"})
             return token
 
     tokens = await asyncio.gather(*(enrol(i, n) for i, n in enumerate(names)))
@@ -185,6 +183,21 @@ async def _enrol(clients: list[httpx.AsyncClient], count: int) -> list[fa.Agent]
     return agents
 
 
+async def _post(client: httpx.AsyncClient, path: str, body: dict, headers: dict,
+                tries: int = 5) -> httpx.Response:
+    """POST, again after a dropped connection (a keep-alive closed by the core)."""
+    for attempt in range(tries):
+        try:
+            r = await client.post(path, json=body, headers=headers)
+            r.raise_for_status()
+            return r
+        except httpx.TransportError:
+            if attempt == tries - 1:
+                raise
+            await asyncio.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
 async def _execution(client: httpx.AsyncClient, admin: dict, scenario: str,
                      nodes: list[str]) -> int:
     actions = [{"name": f"a{j}", "node": n, "tool": "gen", "results": ["rtt"]}
@@ -192,9 +205,8 @@ async def _execution(client: httpx.AsyncClient, admin: dict, scenario: str,
     doc = {"name": scenario, "tasks": [{"name": "t", "actions": actions}]}
     r = await client.put(f"/api/v1/scenarios/{scenario}", json=doc, headers=admin)
     r.raise_for_status()
-    r = await client.post("/api/v1/executions", json={"scenario": scenario, "duration": 3600},
-                          headers=admin)
-    r.raise_for_status()
+    r = await _post(client, "/api/v1/executions", {"scenario": scenario, "duration": 3600},
+                    admin)
     return r.json()["id"]
 
 
