@@ -45,15 +45,14 @@ def insert_results(db: Session, rows: Sequence[Row]) -> int:
     dbapi = db.connection().connection.driver_connection
     if db.get_bind().dialect.name == "postgresql":
         with dbapi.cursor() as cur:
+            if db.info.get(STAGE):  # a second batch in this session's transaction
+                cur.execute(f"delete from {STAGE}")
+            db.info[STAGE] = True
             with cur.copy(f"copy {STAGE} ({_COLS}) from stdin") as copy:
                 for row in rows:
                     copy.write_row(row)
             cur.execute(_PG_INSERT)
-            stored = cur.rowcount
-            # A second batch in this transaction starts clean. (DELETE, not TRUNCATE: a
-            # truncate gives the table a new file, a catalog write per batch.)
-            cur.execute(f"delete from {STAGE}")
-            return stored
+            return cur.rowcount
     cur = dbapi.cursor()
     try:
         cur.executemany(_SQLITE_INSERT, rows)
