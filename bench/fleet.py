@@ -13,7 +13,8 @@ Configurations: 2 core processes on one PostgreSQL (agents spread over the two p
 directly, as nginx's least_conn would), and the embedded default (1 core, SQLite).
 Prints, one per line (the SQLite figures with the suffix _sqlite):
   ingest_rows_per_s   rows/s stored in the backlog phase
-  core_cpu_us_per_row CPU the core processes spent per row in that phase (load-proof)
+  core_cpu_us_per_row CPU the core processes spent per row in that phase, less what
+                      they spend idle (the duties), so it hardly depends on machine load
   copy_rows_per_s     a raw psycopg COPY of the same rows into a table shaped like results
   ingest_vs_copy      the ratio of the two (PostgreSQL only)
   api_p99_ms          p99 of heartbeat and upload calls in the steady phase
@@ -42,6 +43,7 @@ import httpx
 TOKEN = "vpu_fleet-admin-token-0123456789abcdef"
 PG_URL = os.environ.get("VANTAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 GROUP = 100  # nodes per execution
+IDLE_SECONDS = 5.0
 TOOL = {"name": "gen", "version": "1", "results": [{"name": "rtt"}]}
 
 
@@ -127,9 +129,12 @@ async def _measure(config: str, url: str, cores: list, args) -> dict[str, str]:
         left = await fa.drain(agents, None)
         before = {a.name: a.seq for a in agents}
         jobs = fa.backlog_bodies(agents, args.backlog, args.retry_share)
+        idle = _cpu_seconds(pids)
+        await asyncio.sleep(IDLE_SECONDS)  # what the duties cost with no request at all
         cpu = _cpu_seconds(pids)
+        idle = (cpu - idle) / IDLE_SECONDS
         rows, seconds = await fa.burst(jobs, args.concurrency)
-        cpu = _cpu_seconds(pids) - cpu
+        cpu = _cpu_seconds(pids) - cpu - idle * seconds
     finally:
         for client in clients:
             await client.aclose()
