@@ -24,7 +24,7 @@ def start_core(database_url: str, tmp: Path, token: str, **env: str):
         [sys.executable, "-m", "uvicorn", "vantagepoint.core.app:create_app", "--factory",
          "--port", str(port), "--log-level", "warning"], env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             if httpx.get(base + "/api/v1/health", timeout=1).status_code == 200:

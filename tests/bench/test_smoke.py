@@ -121,3 +121,14 @@ def test_hardening_bench_runs():
                  "api_req_per_s_unlimited"):
         assert float(figures[name]) > 0, figures
     assert "limit_overhead_pct" in figures
+
+@pytest.mark.timeout(900)  # three core processes start; slow on a loaded machine
+def test_fleet_bench_runs():
+    figures = _run("fleet.py", "--small", timeout=840)
+    for suffix in ("", "_sqlite"):
+        assert float(figures[f"ingest_rows_per_s{suffix}"]) > 0, figures
+        assert float(figures[f"api_p99_ms{suffix}"]) > 0, figures
+        assert int(figures[f"api_calls{suffix}"]) > 20, figures  # heartbeats and uploads
+        assert figures[f"lost{suffix}"] == "0" and figures[f"duplicated{suffix}"] == "0"
+        assert figures[f"checksum_match{suffix}"] == "1", figures
+    assert 0 < float(figures["ingest_vs_copy"]) < 10, figures

@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from vantagepoint.core import transforms
+from vantagepoint.core.store import fastinsert
 from vantagepoint.core.store.models import ExecutionNode, LogEntry, Result
 from vantagepoint.errors import Forbidden
 from vantagepoint.wire import BatchAck, LogRecord, RecordBatch, ResultRecord
@@ -31,7 +32,7 @@ def ingest_counted(db: Session, node: str,
     results = [_result_row(node, batch.spool_id, r, processing) for r in batch.records
                if isinstance(r, ResultRecord)]
     logs = [_log_row(node, batch.spool_id, r) for r in batch.records if isinstance(r, LogRecord)]
-    counts = {"result": (len(results), _insert_new(db, Result, results, "uq_results_origin")),
+    counts = {"result": (len(results), fastinsert.insert_results(db, results)),
               "log": (len(logs), _insert_new(db, LogEntry, logs, "uq_logs_origin"))}
     max_seq = max((r.seq for r in batch.records), default=0)
     stored = sum(new for _, new in counts.values())
@@ -58,14 +59,13 @@ def numeric(value: Any) -> float | None:
 
 
 def _result_row(node: str, spool_id: str, r: ResultRecord,
-                processing: dict[tuple[int, str], transforms.Chain]) -> dict[str, Any]:
+                processing: dict[tuple[int, str], transforms.Chain]) -> fastinsert.Row:
     name, value = r.name, r.value
     chain = processing.get((r.execution_id, r.action))
     if chain:
         name, value = transforms.apply(chain, name, value)
-    return dict(execution_id=r.execution_id, node_name=node, action=r.action, name=name,
-                ts=r.ts, value=value, value_num=numeric(value), spool_id=spool_id,
-                seq=r.seq)
+    return (r.execution_id, node, r.action, name, r.ts, fastinsert.encode(value),
+            numeric(value), spool_id, r.seq)
 
 
 def _log_row(node: str, spool_id: str, r: LogRecord) -> dict[str, Any]:

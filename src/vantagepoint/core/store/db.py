@@ -14,6 +14,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from vantagepoint.core.store.fastinsert import prepare_staging
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03"})
 MIGRATION_LOCK = 0x76616E74  # "vant": the advisory lock key held while migrating
@@ -58,7 +60,9 @@ def make_engine(url: str) -> Engine:
     """An engine for the URL; SQLite gets WAL, a busy timeout and immediate transactions."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        prepare_staging(engine)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})

@@ -1,0 +1,219 @@
+"""1,000 simulated agents against real core processes: ingest capacity, API latency, loss.
+
+Each agent is a real node (own token, registered, part of an execution) driven by one
+asyncio loop over real HTTP. Two phases per configuration:
+  steady    heartbeats every 10 s, 1 result/s uploaded in batches every 5 s, for
+            --duration seconds: the latency of every heartbeat and upload (p99)
+  backlog   every agent returns from an outage with --backlog results and uploads
+            them in 500-record batches (some sent twice, as after a lost answer) as
+            fast as the core takes them: the sustained ingest rate
+Then every row in the database is checked, by count and content, against what was sent.
+
+Configurations: 2 core processes on one PostgreSQL (agents spread over the two ports
+directly, as nginx's least_conn would), and the embedded default (1 core, SQLite).
+Prints, one per line (the SQLite figures with the suffix _sqlite):
+  ingest_rows_per_s   rows/s stored in the backlog phase
+  core_cpu_us_per_row CPU the core processes spent per row in that phase, less what
+                      they spend idle (the duties), so it hardly depends on machine load
+  copy_rows_per_s     a raw psycopg COPY of the same rows into a table shaped like results
+  ingest_vs_copy      the ratio of the two (PostgreSQL only)
+  api_p99_ms          p99 of heartbeat and upload calls in the steady phase
+  api_errors          calls that failed in the steady phase (retried, never dropped)
+  lost, duplicated    rows missing or wrong / stored twice or never sent
+
+Usage: python bench/fleet.py [--agents 1000] [--duration 60] [--backlog 300] [--small]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _fleet_agents as fa
+import _fleet_db as fdb
+import httpx
+
+TOKEN = "vpu_fleet-admin-token-0123456789abcdef"
+PG_URL = os.environ.get("VANTAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+GROUP = 100  # nodes per execution
+IDLE_SECONDS = 5.0
+TOOL = {"name": "gen", "version": "1", "results": [{"name": "rtt"}]}
+
+
+def main() -> None:
+    args = _args()
+    if args.small:
+        args.agents, args.duration, args.backlog = 20, 6.0, 60
+    for config in args.configs.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            figures = _run_config(config, args, Path(tmp))
+        suffix = "" if config == "pg" else "_sqlite"
+        for name, value in figures.items():
+            print(f"{name}{suffix}={value}", flush=True)
+
+
+def _args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=1000)
+    parser.add_argument("--duration", type=float, default=60.0, help="steady phase, seconds")
+    parser.add_argument("--backlog", type=int, default=300, help="results per agent")
+    parser.add_argument("--retry-share", type=float, default=0.05)
+    parser.add_argument("--connections", type=int, default=16, help="per core process")
+    parser.add_argument("--concurrency", type=int, default=16, help="backlog uploads in flight")
+    parser.add_argument("--configs", default="pg,sqlite")
+    parser.add_argument("--pg-url", default=PG_URL, help="a database on the server to use")
+    parser.add_argument("--small", action="store_true", help="tiny sizes (the smoke test)")
+    return parser.parse_args()
+
+
+def _run_config(config: str, args, tmp: Path) -> dict[str, str]:
+    if config == "sqlite":
+        url, drop = f"sqlite:///{tmp}/core.db", None
+    else:
+        url, drop = fdb.create_pg(args.pg_url)
+    cores = []
+    try:
+        for i in range(2 if config == "pg" else 1):
+            cores.append(_start_core(url, tmp, i))
+        return asyncio.run(_measure(config, url, cores, args))
+    finally:
+        for proc, _ in cores:
+            proc.terminate()
+            proc.wait(timeout=15)
+        if drop:
+            fdb.drop_pg(args.pg_url, drop)
+
+
+def _start_core(database_url: str, tmp: Path, index: int):
+    """``vantage core`` as users run it, on a free loopback port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "VANTAGE_ADMIN_TOKEN": TOKEN, "VANTAGE_FILES_DIR": str(tmp / "files"),
+           "VANTAGE_READY_TIMEOUT_SECONDS": "3600"}
+    log = open(tmp / f"core{index}.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "vantagepoint.cli.main", "core", "--port",
+                             str(port), "--database-url", database_url],
+                            env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(base + "/api/v1/health", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("core did not start:\n" + (tmp / f"core{index}.log").read_text())
+
+
+async def _measure(config: str, url: str, cores: list, args) -> dict[str, str]:
+    bases, pids = [base for _, base in cores], [proc.pid for proc, _ in cores]
+    limits = httpx.Limits(max_connections=args.connections,
+                          max_keepalive_connections=args.connections)
+    timeout = httpx.Timeout(60.0, pool=None)
+    clients = [httpx.AsyncClient(base_url=b, limits=limits, timeout=timeout) for b in bases]
+    try:
+        agents = await _enrol(clients, args.agents)
+        steady = fa.Latencies()
+        stop = asyncio.Event()
+        until = asyncio.get_running_loop().time() + args.duration
+        await asyncio.gather(*(fa.steady(a, until, steady, stop) for a in agents))
+        left = await fa.drain(agents, None)
+        before = {a.name: a.seq for a in agents}
+        jobs = fa.backlog_bodies(agents, args.backlog, args.retry_share)
+        idle = _cpu_seconds(pids)
+        await asyncio.sleep(IDLE_SECONDS)  # what the duties cost with no request at all
+        cpu = _cpu_seconds(pids)
+        idle = (cpu - idle) / IDLE_SECONDS
+        rows, seconds = await fa.burst(jobs, args.concurrency)
+        cpu = _cpu_seconds(pids) - cpu - idle * seconds
+    finally:
+        for client in clients:
+            await client.aclose()
+    sent = {(a.name, a.spool_id, seq): content for a in agents for seq, content in a.sent.items()}
+    lost, duplicated, same = fdb.check(sent, fdb.stored_rows(url))
+    figures = {"ingest_rows_per_s": f"{rows / seconds:.0f}",
+               "core_cpu_us_per_row": f"{cpu / rows * 1e6:.1f}"}
+    if config == "pg":
+        backlog = [(a.execution, a.name, a.action, "rtt", *a.sent[seq], a.spool_id, seq)
+                   for a in agents for seq in range(before[a.name] + 1, a.seq + 1)]
+        copy = fdb.copy_rate(url, backlog)
+        figures |= {"copy_rows_per_s": f"{copy:.0f}",
+                    "ingest_vs_copy": f"{rows / seconds / copy:.3f}"}
+    figures |= {"api_p99_ms": f"{steady.p99():.1f}", "api_calls": str(len(steady.ms)),
+                "api_errors": str(steady.errors), "lost": str(lost), "unsent": str(left),
+                "duplicated": str(duplicated), "checksum_match": str(int(same))}
+    return figures
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """CPU time the core processes used so far (user and system)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def _enrol(clients: list[httpx.AsyncClient], count: int) -> list[fa.Agent]:
+    """Node tokens, registrations and executions for ``count`` agents."""
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+    names = [f"fleet-{i:04d}" for i in range(count)]
+    gate = asyncio.Semaphore(16)
+
+    async def enrol(i: int, name: str) -> str:
+        client = clients[i % len(clients)]
+        async with gate:
+            r = await _post(client, "/api/v1/node-tokens", {"node": name}, admin)
+            token = r.json()["token"]
+            await _post(client, "/api/v1/agent/register", {"name": name, "tools": [TOOL]},
+                        {"Authorization": f"Bearer {token}"})
+            return token
+
+    tokens = await asyncio.gather(*(enrol(i, n) for i, n in enumerate(names)))
+    agents = []
+    for first in range(0, count, GROUP):
+        group = names[first:first + GROUP]
+        execution = await _execution(clients[0], admin, f"fleet{first // GROUP}", group)
+        agents += [fa.Agent(name, tokens[first + j], execution, f"a{j}",
+                            clients[(first + j) % len(clients)]) for j, name in enumerate(group)]
+    return agents
+
+
+async def _post(client: httpx.AsyncClient, path: str, body: dict, headers: dict,
+                tries: int = 5) -> httpx.Response:
+    """POST, again after a dropped connection (a keep-alive closed by the core)."""
+    for attempt in range(tries):
+        try:
+            r = await client.post(path, json=body, headers=headers)
+            r.raise_for_status()
+            return r
+        except httpx.TransportError:
+            if attempt == tries - 1:
+                raise
+            await asyncio.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
+async def _execution(client: httpx.AsyncClient, admin: dict, scenario: str,
+                     nodes: list[str]) -> int:
+    actions = [{"name": f"a{j}", "node": n, "tool": "gen", "results": ["rtt"]}
+               for j, n in enumerate(nodes)]
+    doc = {"name": scenario, "tasks": [{"name": "t", "actions": actions}]}
+    r = await client.put(f"/api/v1/scenarios/{scenario}", json=doc, headers=admin)
+    r.raise_for_status()
+    r = await _post(client, "/api/v1/executions", {"scenario": scenario, "duration": 3600},
+                    admin)
+    return r.json()["id"]
+
+
+if __name__ == "__main__":
+    main()
