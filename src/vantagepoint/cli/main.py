@@ -21,6 +21,7 @@ from vantagepoint.cli.commands import (
     nodes,
     quota,
     results,
+    retention,
     run,
     schedule,
     schedules,
@@ -45,7 +46,7 @@ COMMANDS += (layer, files)  # sandboxed experiments
 COMMANDS += (metadata, node)
 COMMANDS += (study,)
 COMMANDS += (stats_command, export)  # analysis and export (issue 6)
-COMMANDS += (archivers,)  # production (issue 8)
+COMMANDS += (archivers, retention)  # production (issue 8)
 
 app = typer.Typer(
     name="vantage",
