@@ -68,14 +68,19 @@ def partitions(conn: Connection) -> list[Partition]:
 
 def ensure_ahead(conn: Connection, now: float, ahead: int = AHEAD_WEEKS) -> list[str]:
     """Create the partitions of this week and the next ``ahead`` weeks; return new names."""
+    return ensure(conn, now, now + ahead * WEEK)
+
+
+def ensure(conn: Connection, first: float, last: float) -> list[str]:
+    """Create any missing partition of the weeks from ``first`` to ``last``; new names."""
     have = {p.start for p in partitions(conn)}
-    first = week_start(now)
     made = []
-    for k in range(ahead + 1):
-        start = first + k * WEEK
+    start = week_start(first)
+    while start <= last:
         if start not in have:
             create_week(conn, start)
             made.append(partition_name(start))
+        start += WEEK
     return made
 
 
