@@ -36,6 +36,7 @@ import uuid
 
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from vantagepoint.config import CoreSettings
 from vantagepoint.core.analysis.buckets import bucketize
@@ -66,11 +67,15 @@ def main() -> None:
         figures = run(url, args)
     finally:
         if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            _retrying(_drop, admin, name)
         admin.dispose()
     for key, value in figures.items():
         print(f"{key}={value:.2f}" if isinstance(value, float) else f"{key}={value}")
+
+
+def _drop(admin, name: str) -> None:
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _args():
@@ -94,7 +99,7 @@ def _args():
 
 def run(url: str, args) -> dict[str, object]:
     engine = make_engine(url)
-    migrate(engine)
+    _retrying(migrate, engine)
     sessions = make_sessionmaker(engine)
     now = time.time()
     t0 = partitions.week_start(now) - (args.weeks - 1) * WEEK
@@ -117,17 +122,40 @@ def _load(engine, args, t0: float, now: float) -> dict[str, object]:
     per_exec = EXEC_NODES * (args.duration + 2 * args.duration // 5)
     executions = max(1, (args.rows - samples * args.nodes * IFACES) // per_exec)
     start = time.perf_counter()
-    with engine.begin() as conn:
-        partitions.ensure(conn, t0, now)  # what the duty made, week by week
-        _fleet(conn, args.nodes, executions, t0, now, args.duration)
+    _retrying(_prepare, engine, args.nodes, executions, t0, now, args.duration)
     _background(engine, args.nodes, samples, t0, step)
     _executions(engine, args.nodes, executions, t0, now, args.duration)
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
-        rows = conn.scalar(text("SELECT count(*) FROM results"))
+    rows = _retrying(_analyze, engine)
     load = time.perf_counter() - start
     return {"rows": rows, "load_s": round(load, 1), "rows_per_s": int(rows / load),
             "executions": executions, "bg_step_s": round(step, 1)}
+
+
+def _retrying(step, *args):
+    """Run one transaction's step again when the server restarted under it (rolled back,
+    so a retry stores it once); this shared machine's PostgreSQL is restarted now and then."""
+    for attempt in range(30):
+        try:
+            return step(*args)
+        except OperationalError as exc:
+            if attempt == 29:
+                raise
+            print(f"retrying after: {str(exc).splitlines()[0]}", file=sys.stderr, flush=True)
+            time.sleep(5)
+    return None
+
+
+def _prepare(engine, nodes: int, executions: int, t0: float, now: float,
+             duration: int) -> None:
+    with engine.begin() as conn:
+        partitions.ensure(conn, t0, now)  # what the duty made, week by week
+        _fleet(conn, nodes, executions, t0, now, duration)
+
+
+def _analyze(engine) -> int:
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+        return conn.scalar(text("SELECT count(*) FROM results"))
 
 
 def _fleet(conn, nodes: int, executions: int, t0: float, now: float, duration: int) -> None:
@@ -164,21 +192,29 @@ def _background(engine, nodes: int, samples: int, t0: float, step: float) -> Non
     chunk = max(1, int(WEEK // step))
     for first in range(0, samples, chunk):
         last = min(samples, first + chunk) - 1
-        with engine.begin() as conn:
-            conn.execute(text("SET LOCAL synchronous_commit = off"))
-            conn.execute(text(
-                "INSERT INTO results (execution_id, node_name, action, name, ts, value, "
-                "value_num, spool_id, seq, background) "
-                "SELECT NULL, 'n' || n, 'background-ping.op' || i, 'rtt_ms', ts, to_json(v), "
-                "v, 'bg-n' || n, k * 2 + i + 1, true "
-                "FROM generate_series(CAST(:a AS int), CAST(:b AS int)) k, "
-                "generate_series(0, CAST(:n AS int) - 1) n, generate_series(0, 1) i, "
-                "LATERAL (SELECT CAST(:t0 AS float8) + k * CAST(:step AS float8) "
-                "+ (n % 97) * 0.01 + i * 0.001 AS ts) t, "
-                "LATERAL (SELECT round((20 + 10 * i + 15 * random())::numeric, 3)::float8 "
-                "+ 0 * k AS v) r"),
-                {"a": first, "b": last, "n": nodes, "t0": t0, "step": step})
+        params = {"a": first, "b": last, "n": nodes, "t0": t0, "step": step}
+        _retrying(_insert, engine, [_BACKGROUND_SQL], params)
         print(f"background {last + 1}/{samples}", file=sys.stderr, flush=True)
+
+
+def _insert(engine, statements: list[str], params: dict) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL synchronous_commit = off"))
+        for statement in statements:
+            conn.execute(text(statement), params)
+
+
+_BACKGROUND_SQL = (
+    "INSERT INTO results (execution_id, node_name, action, name, ts, value, "
+    "value_num, spool_id, seq, background) "
+    "SELECT NULL, 'n' || n, 'background-ping.op' || i, 'rtt_ms', ts, to_json(v), "
+    "v, 'bg-n' || n, k * 2 + i + 1, true "
+    "FROM generate_series(CAST(:a AS int), CAST(:b AS int)) k, "
+    "generate_series(0, CAST(:n AS int) - 1) n, generate_series(0, 1) i, "
+    "LATERAL (SELECT CAST(:t0 AS float8) + k * CAST(:step AS float8) "
+    "+ (n % 97) * 0.01 + i * 0.001 AS ts) t, "
+    "LATERAL (SELECT round((20 + 10 * i + 15 * random())::numeric, 3)::float8 "
+    "+ 0 * k AS v) r")
 
 
 def _executions(engine, nodes: int, executions: int, t0: float, now: float,
@@ -189,14 +225,7 @@ def _executions(engine, nodes: int, executions: int, t0: float, now: float,
     for first in range(1, executions + 1, batch):
         last = min(executions, first + batch - 1)
         params = {"a": first, "b": last, "n": nodes, "t0": t0, "gap": gap, "d": duration}
-        with engine.begin() as conn:
-            conn.execute(text("SET LOCAL synchronous_commit = off"))
-            conn.execute(text(_EXEC_SQL.format(
-                action="ping", name="'rtt_ms'", every=1, value="20 + 30 * random()")), params)
-            conn.execute(text(_EXEC_SQL.format(
-                action="tcp", name="CASE WHEN q = 0 THEN 'throughput_mbps' ELSE 'loss_pct' END",
-                every=5, value="CASE WHEN q = 0 THEN 50 * random() ELSE random() END")),
-                params)
+        _retrying(_insert, engine, [_PING_SQL, _TCP_SQL], params)
         print(f"executions {last}/{executions}", file=sys.stderr, flush=True)
 
 
@@ -211,6 +240,11 @@ _EXEC_SQL = (
     "+ m * 0.01 AS ts, {name} AS nm, "
     "round(({value})::numeric, 3)::float8 + 0 * s AS v) x "
     "WHERE '{action}' = 'tcp' OR q = 0")
+_PING_SQL = _EXEC_SQL.format(action="ping", name="'rtt_ms'", every=1,
+                             value="20 + 30 * random()")
+_TCP_SQL = _EXEC_SQL.format(
+    action="tcp", name="CASE WHEN q = 0 THEN 'throughput_mbps' ELSE 'loss_pct' END", every=5,
+    value="CASE WHEN q = 0 THEN 50 * random() ELSE random() END")
 
 
 def _queries(engine, sessions, args, shape, now: float) -> dict[str, float]:
@@ -243,7 +277,7 @@ def _queries(engine, sessions, args, shape, now: float) -> dict[str, float]:
         "stream_poll": lambda db: db.scalars(select(Result).where(Result.id > top - 500)
                                              .order_by(Result.id).limit(500)).all(),
     }
-    return {f"{key}_ms": _time(engine, sessions, key, query, args)
+    return {f"{key}_ms": _retrying(_time, engine, sessions, key, query, args)
             for key, query in queries.items()}
 
 
