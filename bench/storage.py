@@ -9,7 +9,9 @@ at 0.2 Hz, for an hour), spread over the span. Each query is run through the
 product's own function, ``--repeat`` times (median, after a warm-up).
 
 Prints one figure per line:
-  rows, load_s, rows_per_s, db_gb, partitions
+  rows, load_s, rows_per_s  results loaded (keys and indexes set aside, then built:
+                            index_s; the same definitions as the migrations', checked)
+  db_gb, partitions
   exec_summary_ms        execution page: per action and name, count and time range
   exec_chart_ms          execution page: one node's rtt_ms series in 600 buckets
   exec_cdf_ms            execution page: that series' CDF
@@ -123,12 +125,53 @@ def _load(engine, args, t0: float, now: float) -> dict[str, object]:
     executions = max(1, (args.rows - samples * args.nodes * IFACES) // per_exec)
     start = time.perf_counter()
     _retrying(_prepare, engine, args.nodes, executions, t0, now, args.duration)
+    keys = _retrying(_drop_keys, engine)
     _background(engine, args.nodes, samples, t0, step)
     _executions(engine, args.nodes, executions, t0, now, args.duration)
+    loaded = time.perf_counter()
+    _retrying(_restore_keys, engine, keys)
     rows = _retrying(_analyze, engine)
-    load = time.perf_counter() - start
-    return {"rows": rows, "load_s": round(load, 1), "rows_per_s": int(rows / load),
+    end = time.perf_counter()
+    return {"rows": rows, "load_s": round(loaded - start, 1),
+            "rows_per_s": int(rows / (loaded - start)), "index_s": round(end - loaded, 1),
             "executions": executions, "bg_step_s": round(step, 1)}
+
+
+def _keys(conn) -> dict[str, list[tuple[str, str]]]:
+    """The results table's keys and indexes as the migrations made them."""
+    constraints = conn.execute(text(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'results'::regclass AND contype IN ('p', 'u') ORDER BY 1")).all()
+    named = {name for name, _ in constraints}
+    indexes = conn.execute(text(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'results' "
+        "ORDER BY 1")).all()
+    return {"constraints": [tuple(r) for r in constraints],
+            "indexes": [tuple(r) for r in indexes if r[0] not in named]}
+
+
+def _drop_keys(engine) -> dict[str, list[tuple[str, str]]]:
+    """Set the keys and indexes aside for the load (built once after, as a bulk load does)."""
+    with engine.begin() as conn:
+        keys = _keys(conn)
+        for name, _ in keys["indexes"]:
+            conn.execute(text(f"DROP INDEX {name}"))
+        for name, _ in keys["constraints"]:
+            conn.execute(text(f"ALTER TABLE results DROP CONSTRAINT {name}"))
+    return keys
+
+
+def _restore_keys(engine, keys: dict[str, list[tuple[str, str]]]) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+        for name, definition in keys["constraints"]:
+            conn.execute(text(f"ALTER TABLE results ADD CONSTRAINT {name} {definition}"))
+        for _, definition in keys["indexes"]:  # ON ONLY would skip the partitions
+            conn.execute(text(definition.replace(" ON ONLY ", " ON ")))
+        if _keys(conn) != keys or conn.scalar(text(
+                "SELECT count(*) FROM pg_index i JOIN pg_inherits h ON h.inhrelid = i.indrelid "
+                "WHERE h.inhparent = 'results'::regclass AND NOT i.indisvalid")):
+            raise RuntimeError("the results table's keys differ from the migrations' ones")
 
 
 def _retrying(step, *args):
