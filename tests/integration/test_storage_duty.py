@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
 from tests.integration.test_duties_failover import health, holder_and_other
-from tests.support import start_core, wait_until
+from tests.support import ADMIN_TOKEN, start_core, wait_until
+from vantagepoint.cli.main import app
 
 pytestmark = pytest.mark.integration
 OLD = time.time() - 5 * 86400
@@ -18,7 +21,7 @@ OLD = time.time() - 5 * 86400
 
 @pytest.fixture
 def two_cores(database_url, tmp_path):
-    env = {"retention_days": '{"@background": 2}', "storage_duty_seconds": "0.3",
+    env = {"retention_days": '{"@background": 2}', "storage_duty_seconds": "1",
            "retention_batch": "7"}
     cores = [start_core(database_url, tmp_path, **env) for _ in range(2)]
     yield cores
@@ -64,3 +67,20 @@ def test_retention_runs_in_one_process_only(two_cores, database_url):
     assert removed(holder) == 42
     assert removed(other) == 0
     assert health(other)["duty_ticks"] == 0
+
+
+def test_vantage_retention_shows_the_policy_and_partitions(two_cores, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+    args = ["retention", "--url", two_cores[0].url, "--token", ADMIN_TOKEN]
+    shown = runner.invoke(app, args)
+    assert shown.exit_code == 0, shown.output
+    assert "@background" in shown.output and "background results" in shown.output
+    found = json.loads(runner.invoke(app, [*args, "--json"]).output)
+    assert found["rules"] == [{"pattern": "@background", "days": 2.0,
+                               "applies_to": "background results"}]
+    assert found["partitioned"] == (len(found["partitions"]) >= 5)
+    if found["partitioned"]:
+        assert "weekly" in shown.output
+    refused = httpx.get(two_cores[1].url + "/api/v1/admin/storage", timeout=5)
+    assert refused.status_code == 401

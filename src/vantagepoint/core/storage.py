@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from vantagepoint.config import CoreSettings
 from vantagepoint.core import retention
@@ -52,12 +52,11 @@ class StorageDuty:
         return made
 
 
-def status(sessions: sessionmaker, settings: CoreSettings) -> dict[str, object]:
+def status(db: Session, settings: CoreSettings) -> dict[str, object]:
     """The retention policy and, on PostgreSQL, the partitions (for the API and CLI)."""
-    with sessions.begin() as db:
-        conn = db.connection()
-        parted = partitions.is_partitioned(conn)
-        weeks = partitions.partitions(conn) if parted else []
+    conn = db.connection()
+    parted = partitions.is_partitioned(conn)
+    weeks = partitions.partitions(conn) if parted else []
     return {"rules": retention.Policy(dict(settings.retention_days)).describe(),
             "default": "kept forever", "partitioned": parted,
             "partitions": [{"name": p.name, "start": p.start, "end": p.end} for p in weeks],

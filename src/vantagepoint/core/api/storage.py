@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from vantagepoint.core.api.deps import AdminUser
+from vantagepoint.core.api.deps import AdminUser, SessionDep, SettingsDep
 from vantagepoint.core.storage import status
 
 router = APIRouter(prefix="/admin/storage", tags=["admin"])
 
 
 @router.get("", summary="Retention policy and partitions")
-def storage(request: Request, _: AdminUser) -> dict[str, Any]:
+def storage(db: SessionDep, settings: SettingsDep, _: AdminUser) -> dict[str, Any]:
     """The retention rules (pattern -> days kept; results no rule names are kept
     forever) and, on PostgreSQL, the weekly partitions of the results table."""
-    state = request.app.state
-    return status(state.sessions, state.settings)
+    return status(db, settings)
