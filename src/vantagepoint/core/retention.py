@@ -105,7 +105,7 @@ def _drop_expired_weeks(sessions: sessionmaker, policy: Policy, now: float,
         with sessions.begin() as db:
             conn = db.connection()
             # Locked before the look, so no row can arrive between the look and the drop.
-            conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+            conn.execute(text("SET LOCAL lock_timeout = '3s'"))
             conn.execute(text(f"LOCK TABLE {part.name} IN ACCESS EXCLUSIVE MODE"))
             if _all_expired(conn, policy, now, part):
                 removed.dropped_rows += partitions.drop(conn, part)

@@ -92,7 +92,8 @@ def create_week(conn: Connection, start: float) -> None:
     """
     name, end = partition_name(start), start + WEEK
     bounds = {"lo": start, "hi": end}
-    conn.execute(text("SET LOCAL lock_timeout = '10s'"))  # never stall ingest for long
+    # DDL waiting for its lock blocks the ingest queued behind it: wait briefly, retry later.
+    conn.execute(text("SET LOCAL lock_timeout = '3s'"))
     stray = conn.scalar(text(f"SELECT 1 FROM {DEFAULT} WHERE ts >= :lo AND ts < :hi LIMIT 1"),
                         bounds)
     if not stray:
@@ -109,6 +110,6 @@ def create_week(conn: Connection, start: float) -> None:
 def drop(conn: Connection, partition: Partition) -> int:
     """Drop one partition with its rows; return how many rows it held."""
     rows = conn.scalar(text(f"SELECT count(*) FROM {partition.name}")) or 0
-    conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+    conn.execute(text("SET LOCAL lock_timeout = '3s'"))
     conn.execute(text(f"DROP TABLE {partition.name}"))
     return int(rows)

@@ -39,6 +39,7 @@ def upgrade() -> None:
     for start in _weeks_of_data(conn):
         partitions.create_week(conn, start)
     partitions.ensure_ahead(conn, time.time())
+    conn.execute(text("SET LOCAL lock_timeout = 0"))  # the duty's brief wait is not ours
     conn.execute(text(f"INSERT INTO results ({COLUMNS}) SELECT {COLUMNS} FROM results_old"))
     conn.execute(text("ALTER SEQUENCE results_id_seq OWNED BY results.id"))
     conn.execute(text("DROP TABLE results_old"))
