@@ -162,7 +162,9 @@ class Result(Base):
     __tablename__ = "results"
     __table_args__ = (
         UniqueConstraint("node_name", "spool_id", "seq", name="uq_results_origin"),
-        Index("ix_results_query", "execution_id", "action", "name", "ts"),
+        # An execution's charts, summary and statistics from the index alone (0021).
+        Index("ix_results_query", "execution_id", "action", "name", "node_name", "ts",
+              "value_num"),
         # An execution's results in id order: API paging, processors, export (0021).
         Index("ix_results_execution", "execution_id", "id"),
         # Statistics and charts: one result name on one node over a time range, the

@@ -1,11 +1,12 @@
-"""results range-partitioned by ts on PostgreSQL; index for paging an execution by id
+"""results range-partitioned by ts on PostgreSQL; indexes for an execution's pages
 
 PostgreSQL: the table becomes weekly partitions plus a default one (see
 core/store/partitions.py); every row and id is kept. A partitioned table's keys must
 hold the partition key, so the primary key is (id, ts) and the idempotency key
 (node_name, spool_id, seq, ts): a retried record carries the ts it had, so it still
 conflicts. The id sequence is kept (the stream and the API page by id).
-SQLite keeps its one table and keys; both get ix_results_execution.
+SQLite keeps its one table and keys. Both get ix_results_execution (an execution's
+results by id) and a wider ix_results_query (node and value in it).
 
 Revision ID: 0021
 Revises: 0019
@@ -26,6 +27,7 @@ COLUMNS = ("id, execution_id, node_name, action, name, ts, value, value_num, spo
            "background")
 OLD_NAMES = ("results_pkey", "ix_results_query", "ix_results_series", "uq_results_origin",
              "results_execution_id_fkey")
+OLD_QUERY_COLUMNS = ['execution_id', 'action', 'name', 'ts']
 MAX_WEEKS = 520  # weeks of existing data given partitions; rows beyond go to the default
 
 
@@ -33,6 +35,8 @@ def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name != "postgresql":
         op.create_index('ix_results_execution', 'results', ['execution_id', 'id'])
+        op.drop_index('ix_results_query', 'results')
+        op.create_index('ix_results_query', 'results', QUERY_COLUMNS)
         return
     _set_aside(conn)
     _create_partitioned(conn)
@@ -71,7 +75,10 @@ def _create_partitioned(conn) -> None:
     conn.execute(text(f"CREATE TABLE {partitions.DEFAULT} PARTITION OF results DEFAULT"))
 
 
-_INDEXES = (("ix_results_query", "execution_id, action, name, ts"),
+# An execution's charts, summary and statistics read this index alone (no heap): node
+# and value are in it, so one node's series is one range and a summary is index-only.
+QUERY_COLUMNS = ['execution_id', 'action', 'name', 'node_name', 'ts', 'value_num']
+_INDEXES = (("ix_results_query", ", ".join(QUERY_COLUMNS)),
             ("ix_results_series", "name, node_name, ts, value_num"),
             # An execution's results in id order (API paging, processors, export).
             ("ix_results_execution", "execution_id, id"))
@@ -93,6 +100,8 @@ def downgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name != "postgresql":
         op.drop_index('ix_results_execution', 'results')
+        op.drop_index('ix_results_query', 'results')
+        op.create_index('ix_results_query', 'results', OLD_QUERY_COLUMNS)
         return
     conn.execute(text("ALTER TABLE results RENAME TO results_parted"))
     for name in ("results_pkey", "uq_results_origin", "results_execution_id_fkey"):
@@ -108,5 +117,6 @@ def downgrade() -> None:
     conn.execute(text(f"INSERT INTO results ({COLUMNS}) SELECT {COLUMNS} FROM results_parted"))
     conn.execute(text("ALTER SEQUENCE results_id_seq OWNED BY results.id"))
     conn.execute(text("DROP TABLE results_parted"))
-    for name, columns in _INDEXES[:2]:
-        conn.execute(text(f"CREATE INDEX {name} ON results ({columns})"))
+    conn.execute(text(f"CREATE INDEX ix_results_query ON results "
+                      f"({', '.join(OLD_QUERY_COLUMNS)})"))
+    conn.execute(text(f"CREATE INDEX ix_results_series ON results ({_INDEXES[1][1]})"))
