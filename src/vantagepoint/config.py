@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -169,6 +169,28 @@ class CoreSettings(BaseSettings):
     rate_limit_node_burst: int = Field(
         1000, ge=1, description="Requests one node token may make at once (an agent back "
                                 "online after an outage uploads its spool in a burst).")
+
+    # --- production: storage at scale (issue 8) ---
+    retention_days: dict[str, float] = Field(
+        default_factory=dict,
+        description="Days results are kept, as JSON: result name or glob (trace*) -> days "
+                    "for execution results, '@background' -> days for the nodes' background "
+                    "results; a result no rule names is kept forever (the default).")
+    retention_batch: int = Field(5000, gt=0, description="Most expired results one delete "
+                                                         "removes (one transaction each).")
+    storage_duty_seconds: float = Field(
+        600.0, gt=0, description="How often the storage duty runs: PostgreSQL partitions "
+                                 "created ahead, then retention applied.")
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention_rules(cls, rules: dict[str, float]) -> dict[str, float]:
+        for pattern, days in rules.items():
+            if not pattern or len(pattern) > 64:
+                raise ValueError(f"retention_days: pattern {pattern!r} must be 1-64 characters")
+            if not days > 0:
+                raise ValueError(f"retention_days[{pattern!r}]: days must be > 0, not {days}")
+        return rules
 
     @model_validator(mode="after")
     def _lease_outlives_renewal(self) -> CoreSettings:

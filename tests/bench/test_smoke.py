@@ -132,3 +132,18 @@ def test_fleet_bench_runs():
         assert figures[f"lost{suffix}"] == "0" and figures[f"duplicated{suffix}"] == "0"
         assert figures[f"checksum_match{suffix}"] == "1", figures
     assert 0 < float(figures["ingest_vs_copy"]) < 10, figures
+
+def test_storage_bench_runs():
+    from tests.conftest import PG_URL, _pg_reachable
+
+    reason = _pg_reachable()
+    if reason:
+        if IN_CI:
+            pytest.fail(reason + " (CI=true: the storage bench needs PostgreSQL)")
+        pytest.skip(reason)
+    figures = _run("storage.py", "--small", "--admin-url", PG_URL)
+    assert int(figures["rows"]) > 50_000 and int(figures["partitions"]) >= 3, figures
+    names = ["exec_summary_ms", "exec_chart_ms", "exec_cdf_ms", "exec_stats_ms", "exec_log_ms",
+             "exec_results_page_ms", "node_rtt_day_ms", "node_rtt_week_ms", "stats_week_ms",
+             "buckets_week_ms", "stream_poll_ms", "load_s", "index_s"]
+    assert all(float(figures[name]) > 0 for name in names), figures

@@ -22,6 +22,7 @@ from vantagepoint.cli.commands import (
     nodes,
     quota,
     results,
+    retention,
     run,
     schedule,
     schedules,
@@ -46,7 +47,7 @@ COMMANDS += (layer, files)  # sandboxed experiments
 COMMANDS += (metadata, node)
 COMMANDS += (study,)
 COMMANDS += (stats_command, export)  # analysis and export (issue 6)
-COMMANDS += (archivers, audit)  # production (issue 8)
+COMMANDS += (archivers, audit, retention)  # production (issue 8)
 
 app = typer.Typer(
     name="vantage",

@@ -414,6 +414,10 @@ class Client(AnalysisMixin):
         """Every archiver's backlog, deliveries, attempts and last error (admin only)."""
         return self.request("GET", "/admin/archivers")
 
+    def storage(self) -> dict[str, Any]:
+        """The results retention policy and, on PostgreSQL, the partitions (admin only)."""
+        return self.request("GET", "/admin/storage")
+
     # ---- lifetime ---------------------------------------------------------
 
     def close(self) -> None:

@@ -31,6 +31,7 @@ from vantagepoint.core.api import (
     results,
     schedules,
     specs,
+    storage,
     stream,
     studies,
     users,
@@ -46,6 +47,7 @@ from vantagepoint.core.processors import load_processors
 from vantagepoint.core.ratelimit import Limiter
 from vantagepoint.core.runtime import tune_gc
 from vantagepoint.core.scheduler.registry import load_policies
+from vantagepoint.core.storage import StorageDuty
 from vantagepoint.core.store.db import make_engine, make_sessionmaker, unavailable
 from vantagepoint.errors import Invalid, Problem, RateLimited, Unavailable, VantageError
 from vantagepoint.spec.pointers import join
@@ -72,6 +74,9 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
             coordinator.add_loop(f"archiver-{archiver.name}", settings.archive_poll_seconds,
                                  drain_loop(app.state.sessions, archiver, settings.archive_batch),
                                  archiver.sink.close)
+        coordinator.add_loop("storage", settings.storage_duty_seconds, StorageDuty(
+            app.state.sessions, settings, app.state.metrics.count_retention,
+            coordinator.lease.held))
         coordinator.start()
         tune_gc()
         app.state.alarm_duty = AlarmDuty(app.state.sessions, settings, app.state.policies,
@@ -113,6 +118,7 @@ def api_router() -> APIRouter:
         router.include_router(module.router)
     router.include_router(archivers.router)
     router.include_router(audit.router)
+    router.include_router(storage.router)
     for spec_router in specs.routers:
         router.include_router(spec_router)
     for extra in (alarms.router, alarms.agent_router, stream.router):

@@ -75,8 +75,9 @@ def test_reuploaded_batch_is_not_queued_twice(archiving):
     upload(client, 3)
     token = client.post("/api/v1/node-tokens", json={"node": "n1"}).json()["token"]
     ex_id = client.get("/api/v1/executions").json()[0]["id"]
+    # A re-upload from the spool: the same records, each with the ts it had.
     records = [{"kind": "result", "seq": i, "execution_id": ex_id, "action": "a",
-                "name": "rtt_ms", "ts": 1000.0, "value": 1.0} for i in (1, 2, 3)]
+                "name": "rtt_ms", "ts": 1000.0 + i - 1, "value": 1.0} for i in (1, 2, 3)]
     batch = {"spool_id": "spool-aaaa", "records": records}
     again = client.post("/api/v1/agent/records", json=batch,
                         headers={"Authorization": f"Bearer {token}"})

@@ -17,7 +17,7 @@ import hmac
 import ipaddress
 
 from fastapi import FastAPI, Request, Response
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.exposition import choose_encoder
 
 from vantagepoint.config import CoreSettings
@@ -38,8 +38,15 @@ class CoreMetrics:
         lease = Gauge("vantage_duties_lease_held", "1 while this process holds the duties "
                       "lease (runs the background duties), else 0.", registry=self.registry)
         lease.set_function(lambda: _holds_lease(app))
+        self.retention = Counter("vantage_retention_rows_removed", "Results removed by "
+                                 "retention, by how (dropped: whole partitions; deleted: "
+                                 "in batches).", ["how"], registry=self.registry)
         self.registry.register(DatabaseCollector(app.state, settings.node_offline_seconds,
                                                  settings.metrics_cache_seconds))
+
+
+    def count_retention(self, how: str, rows: int) -> None:
+        self.retention.labels(how).inc(rows)
 
 
 def install(app: FastAPI, settings: CoreSettings) -> None:

@@ -155,12 +155,21 @@ class ExecutionNode(Base):
 
 
 class Result(Base):
-    """One typed value from an action; (node, spool_id, seq) makes ingest idempotent."""
+    """One typed value from an action; (node, spool_id, seq) makes ingest idempotent.
+
+    On PostgreSQL the table is partitioned by week of ``ts`` (migration 0021,
+    core/store/partitions.py), so its keys also hold ts: primary key (id, ts) and
+    uq_results_origin (node_name, spool_id, seq, ts); a retried record has the same ts.
+    """
 
     __tablename__ = "results"
     __table_args__ = (
         UniqueConstraint("node_name", "spool_id", "seq", name="uq_results_origin"),
-        Index("ix_results_query", "execution_id", "action", "name", "ts"),
+        # An execution's charts, summary and statistics from the index alone (0021).
+        Index("ix_results_query", "execution_id", "action", "name", "node_name", "ts",
+              "value_num"),
+        # An execution's results in id order: API paging, processors, export (0021).
+        Index("ix_results_execution", "execution_id", "id"),
         # Statistics and charts: one result name on one node over a time range, the
         # value in the index so the range scan never visits the table (migration 0009).
         Index("ix_results_series", "name", "node_name", "ts", "value_num"),
