@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class Span:
-    """A half-open time range ``[start, end)``."""
+class Span(NamedTuple):
+    """A half-open time range ``[start, end)``.
+
+    A tuple: built, hashed and compared in C, as the calendar does for every booking.
+    """
 
     start: datetime
     end: datetime
