@@ -1,0 +1,102 @@
+"""Hot-path statements compiled once per dialect and run on the driver's own cursor.
+
+A scheduling request runs about ten small statements; through the Session each costs
+several times what the database spends on it (cache keys, execution contexts, result
+objects). These run in the session's transaction on its connection, with the columns'
+bind conversions applied as SQLAlchemy would, and return the driver's raw rows: use
+them only where raw values are what the caller wants (numbers, strings, stamps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ClauseElement
+
+
+class Prepared:
+    """A Core statement without expanding parameters, run straight on the DB-API cursor."""
+
+    def __init__(self, statement: ClauseElement):
+        self.statement = statement
+        self._by_dialect: dict[str, tuple[Any, list[tuple[str, Callable | None]]]] = {}
+        self._processors: dict[str, list[Callable | None]] = {}
+
+    def rows(self, db: Session, params: dict[str, Any] | None = None) -> list[tuple]:
+        """Every row the statement returns, as the driver gives them."""
+        cursor = self._run(db, [params or {}])
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def converted_rows(self, db: Session, params: dict[str, Any] | None = None) -> list:
+        """Every row, each column converted as SQLAlchemy would (dates, JSON)."""
+        active = [(i, p) for i, p in enumerate(self._results(db.get_bind().dialect)) if p]
+        rows = self.rows(db, params)
+        if not active:
+            return rows
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i, process in active:
+                values[i] = process(values[i])
+            converted.append(values)
+        return converted
+
+    def first(self, db: Session, params: dict[str, Any] | None = None) -> tuple | None:
+        """The first row, or None."""
+        rows = self.rows(db, params)
+        return rows[0] if rows else None
+
+    def run(self, db: Session, params: dict[str, Any] | None = None) -> None:
+        """Run a statement that returns nothing."""
+        self._run(db, [params or {}]).close()
+
+    def run_many(self, db: Session, params: Sequence[dict[str, Any]]) -> None:
+        """Run a statement that returns nothing once per parameter set (executemany)."""
+        if params:
+            self._run(db, params, many=True).close()
+
+    def _run(self, db: Session, params: Sequence[dict[str, Any]], many: bool = False):
+        if db.autoflush:
+            db.flush()  # as Session.execute would: pending objects are visible to the query
+        conn = db.connection()  # begins the session's transaction if need be
+        compiled, binds = self._compiled(conn.dialect)
+        args = [self._args(compiled, binds, p) for p in params]
+        cursor = conn.connection.cursor()
+        if many:
+            cursor.executemany(compiled.string, args)
+        else:
+            cursor.execute(compiled.string, args[0])
+        return cursor
+
+    @staticmethod
+    def _args(compiled, binds: list[tuple[str, Callable | None]], given: dict[str, Any]):
+        values = compiled.construct_params(given)
+        converted = {name: (values[name] if process is None else process(values[name]))
+                     for name, process in binds}
+        if compiled.positional:
+            return tuple(converted[name] for name in compiled.positiontup)
+        return converted
+
+    def _results(self, dialect: Dialect) -> list[Callable | None]:
+        found = self._processors.get(dialect.name)
+        if found is None:
+            found = self._processors[dialect.name] = [
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in self.statement.selected_columns]
+        return found
+
+    def _compiled(self, dialect: Dialect):
+        found = self._by_dialect.get(dialect.name)
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect)
+            binds = [(compiled.bind_names[bind],
+                      bind.type.dialect_impl(dialect).bind_processor(dialect))
+                     for bind in compiled.binds.values()]
+            found = self._by_dialect[dialect.name] = (compiled, binds)
+        return found
