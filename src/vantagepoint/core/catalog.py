@@ -126,6 +126,7 @@ class _Fleet:
     views: list[NodeView]
     infos: list[NodeInfo]  # as the scheduler sees them; status as of the last registration
     roles: dict[tuple[str, str | None], NodeView | str] = field(default_factory=dict)
+    memos: dict[str, dict] = field(default_factory=dict)  # see fleet_memo
     by_name: dict[str, NodeView] = field(init=False)
     info_by_name: dict[str, NodeInfo] = field(init=False)
 
@@ -149,6 +150,14 @@ def fleet_nodes(db: Session) -> list[tuple[NodeInfo, frozenset[str]]]:
     fleet = _fleet(db)
     return [(info, frozenset(t.name for t in view.tools))
             for info, view in zip(fleet.infos, fleet.views, strict=True)]
+
+
+def fleet_memo(db: Session, name: str) -> dict:
+    """A dict named ``name`` that lives as long as the fleet's registrations stay the same."""
+    memos = _fleet(db).memos
+    if name not in memos:
+        memos[name] = {}
+    return memos[name]
 
 
 def node_infos(db: Session, names: list[str]) -> list[NodeInfo]:

@@ -33,7 +33,11 @@ def insert_columns(db: Session, table: Table, values: dict[str, list[Any]]) -> N
     else:
         params = [dict(zip(keys, values, strict=True))
                   for values in zip(*(columns[k] for k in keys), strict=True)]
-    conn.exec_driver_sql(compiled.string, params)
+    cursor = conn.connection.cursor()  # the driver's own executemany, in the same transaction
+    try:
+        cursor.executemany(compiled.string, params)
+    finally:
+        cursor.close()
 
 
 @functools.lru_cache(maxsize=64)

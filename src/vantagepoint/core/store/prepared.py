@@ -22,7 +22,7 @@ class Prepared:
 
     def __init__(self, statement: ClauseElement):
         self.statement = statement
-        self._by_dialect: dict[str, tuple[Any, list[tuple[str, Callable | None]]]] = {}
+        self._by_dialect: dict[str, _Form] = {}
         self._processors: dict[str, list[Callable | None]] = {}
 
     def rows(self, db: Session, params: dict[str, Any] | None = None) -> list[tuple]:
@@ -65,23 +65,14 @@ class Prepared:
         if db.autoflush:
             db.flush()  # as Session.execute would: pending objects are visible to the query
         conn = db.connection()  # begins the session's transaction if need be
-        compiled, binds = self._compiled(conn.dialect)
-        args = [self._args(compiled, binds, p) for p in params]
+        form = self._form(conn.dialect)
+        args = [form.args(p) for p in params]
         cursor = conn.connection.cursor()
         if many:
-            cursor.executemany(compiled.string, args)
+            cursor.executemany(form.sql, args)
         else:
-            cursor.execute(compiled.string, args[0])
+            cursor.execute(form.sql, args[0])
         return cursor
-
-    @staticmethod
-    def _args(compiled, binds: list[tuple[str, Callable | None]], given: dict[str, Any]):
-        values = compiled.construct_params(given)
-        converted = {name: (values[name] if process is None else process(values[name]))
-                     for name, process in binds}
-        if compiled.positional:
-            return tuple(converted[name] for name in compiled.positiontup)
-        return converted
 
     def _results(self, dialect: Dialect) -> list[Callable | None]:
         found = self._processors.get(dialect.name)
@@ -91,12 +82,38 @@ class Prepared:
                 for column in self.statement.selected_columns]
         return found
 
-    def _compiled(self, dialect: Dialect):
+    def _form(self, dialect: Dialect) -> _Form:
         found = self._by_dialect.get(dialect.name)
         if found is None:
-            compiled = self.statement.compile(dialect=dialect)
-            binds = [(compiled.bind_names[bind],
-                      bind.type.dialect_impl(dialect).bind_processor(dialect))
-                     for bind in compiled.binds.values()]
-            found = self._by_dialect[dialect.name] = (compiled, binds)
+            found = self._by_dialect[dialect.name] = _Form(self.statement.compile(dialect=dialect),
+                                                           dialect)
         return found
+
+
+_REQUIRED = object()
+
+
+class _Form:
+    """One dialect's SQL text and, per parameter in the driver's order, how to fill it."""
+
+    def __init__(self, compiled, dialect: Dialect):
+        self.sql = compiled.string
+        self.positional = compiled.positional
+        by_name = {compiled.bind_names[b]: b for b in compiled.binds.values()}
+        self.names = list(compiled.positiontup if self.positional else by_name)
+        self.slots = []
+        for name in self.names:
+            bind = by_name[name]
+            default = _REQUIRED if bind.required or bind.callable else bind.value
+            self.slots.append((name, default,
+                               bind.type.dialect_impl(dialect).bind_processor(dialect)))
+
+    def args(self, given: dict[str, Any]) -> tuple | dict:
+        """The driver's parameters for the given values (literal binds filled in)."""
+        out = []
+        for name, default, process in self.slots:
+            value = given.get(name, default)
+            if value is _REQUIRED:
+                raise KeyError(f"a value is required for bind parameter {name!r}")
+            out.append(value if process is None else process(value))
+        return tuple(out) if self.positional else dict(zip(self.names, out, strict=True))
