@@ -238,7 +238,8 @@ def book(db: Session, user: User, req: ScheduleCreate, found: Plan,
                                                              "active")
         schedule.node_seconds, schedule.data_bytes = found.node_seconds, found.data_bytes
         db.flush()
-    stored = [b.stored_as(schedule.id) for b in found.proposal.bookings]
+    schedule_id = schedule.id  # an ORM attribute: read once, not once per booking
+    stored = [b.stored_as(schedule_id) for b in found.proposal.bookings]
     _insert_bookings(db, stored)
     if found.cache is None:
         touch(db)
