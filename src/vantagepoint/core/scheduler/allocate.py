@@ -136,10 +136,13 @@ class _Search:
         """
         pad = timedelta(seconds=self.settings.padding_seconds)
         shared = self.spec.shared and not self.system  # system bookings are never shared
+        bookings = self.calendar.bookings
         for span in spans:
             for node in self._fixed_nodes:
-                ends = [o.span.end for o in self.calendar.bookings(node, span, pad)
-                        if not (shared and o.shared and not o.system)]
+                near = bookings(node, span, pad)
+                if not near:
+                    continue
+                ends = [o.span.end for o in near if not (shared and o.shared and not o.system)]
                 if ends:
                     return spans[0].start + (max(ends) + pad - span.start)
         return None

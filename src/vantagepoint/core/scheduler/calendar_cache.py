@@ -70,7 +70,10 @@ class CalendarCache:
     def bookings(self, db: Session, node: str, span: Span,
                  padding: timedelta) -> list[model.Booking]:
         """Bookings on ``node`` overlapping ``span`` widened by ``padding`` each side."""
-        self._cover(db, node, span.start - padding - self.max_length, span.end + padding)
+        low, high = span.start - padding - self.max_length, span.end + padding
+        have = self._loaded.get(node)
+        if have is None or low < have[0] or high > have[1]:  # else: held already
+            self._cover(db, node, low, high)
         return self.memory.bookings(node, span, padding)
 
     def booked(self, db: Session, bookings: Iterable[model.Booking]) -> None:

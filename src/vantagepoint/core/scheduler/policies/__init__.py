@@ -73,6 +73,10 @@ class OwnIndex:
         gap = self._gaps.get(node)
         return gap is None or gap >= padding
 
+    def close(self, padding: timedelta) -> set[str]:
+        """The nodes some of whose bookings come within ``padding`` of each other."""
+        return {node for node, gap in self._gaps.items() if gap is not None and gap < padding}
+
     def bookings(self, node: str, span: Span, padding: timedelta) -> list[Booking]:
         """The proposal's bookings on ``node`` overlapping ``span`` widened by ``padding``."""
         if self._index is None:
