@@ -76,6 +76,8 @@ class MemoryCalendar:
         # ...so it starts after this, given the longest booking this node holds
         low = bisect_left(starts, earliest - self._longest[node])
         high = bisect_left(starts, span.end + padding)  # ...and start before this
+        if low == high:
+            return []
         return [b for b in self._bookings[node][low:high] if b.span.end > earliest]
 
     def node(self, name: str) -> NodeInfo | None:

@@ -92,7 +92,12 @@ def _smallest_gaps(bookings: tuple[Booking, ...]) -> dict[str, timedelta | None]
     for booking in bookings:
         by_node.setdefault(booking.node, []).append(booking.span)
     gaps: dict[str, timedelta | None] = {}
+    known: dict[tuple[Span, ...], timedelta | None] = {}  # nodes often share their spans
     for node, spans in by_node.items():
+        key = tuple(spans)
+        if key in known:
+            gaps[node] = known[key]
+            continue
         spans.sort()
         smallest, latest = None, spans[0].end
         for span in spans[1:]:
@@ -101,7 +106,7 @@ def _smallest_gaps(bookings: tuple[Booking, ...]) -> dict[str, timedelta | None]
                 smallest = gap
             if span.end > latest:
                 latest = span.end
-        gaps[node] = smallest
+        gaps[node] = known[key] = smallest
     return gaps
 
 
