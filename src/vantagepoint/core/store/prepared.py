@@ -23,7 +23,7 @@ class Prepared:
     def __init__(self, statement: ClauseElement):
         self.statement = statement
         self._by_dialect: dict[str, _Form] = {}
-        self._processors: dict[str, list[Callable | None]] = {}
+        self._processors: dict[tuple, list[tuple[int, Callable]]] = {}
 
     def rows(self, db: Session, params: dict[str, Any] | None = None) -> list[tuple]:
         """Every row the statement returns, as the driver gives them."""
@@ -35,8 +35,12 @@ class Prepared:
 
     def converted_rows(self, db: Session, params: dict[str, Any] | None = None) -> list:
         """Every row, each column converted as SQLAlchemy would (dates, JSON)."""
-        active = [(i, p) for i, p in enumerate(self._results(db.get_bind().dialect)) if p]
-        rows = self.rows(db, params)
+        cursor = self._run(db, [params or {}])
+        try:
+            active = self._results(db.get_bind().dialect, cursor.description)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
         if not active:
             return rows
         converted = []
@@ -74,12 +78,15 @@ class Prepared:
             cursor.execute(form.sql, args[0])
         return cursor
 
-    def _results(self, dialect: Dialect) -> list[Callable | None]:
-        found = self._processors.get(dialect.name)
+    def _results(self, dialect: Dialect, description) -> list[tuple[int, Callable]]:
+        """The columns' result conversions (some depend on the driver's type codes)."""
+        key = (dialect.name, tuple(d[1] for d in description))
+        found = self._processors.get(key)
         if found is None:
-            found = self._processors[dialect.name] = [
-                column.type.dialect_impl(dialect).result_processor(dialect, None)
-                for column in self.statement.selected_columns]
+            processors = [column.type.dialect_impl(dialect).result_processor(dialect, d[1])
+                          for column, d in zip(self.statement.selected_columns, description,
+                                               strict=True)]
+            found = self._processors[key] = [(i, p) for i, p in enumerate(processors) if p]
         return found
 
     def _form(self, dialect: Dialect) -> _Form:
