@@ -13,6 +13,7 @@ from vantagepoint.core.scheduler.calendar_db import node_info
 from vantagepoint.core.scheduler.model import NodeInfo
 from vantagepoint.core.store.db import database_key
 from vantagepoint.core.store.models import Node, Spec
+from vantagepoint.core.store.prepared import Prepared
 from vantagepoint.core.store.types import utcnow
 from vantagepoint.spec.models import ScenarioSpec
 from vantagepoint.spec.tools import ToolInfo
@@ -73,14 +74,14 @@ def resolved_scenario(db: Session, owner_id: int, name: str) -> ScenarioSpec | N
     anew: what it refers to may have changed without its own version changing. Treat
     the result as read-only.
     """
-    found = db.execute(_SPEC_VERSION, {"kind": "scenario", "owner": owner_id,
-                                       "name": name}).first()
+    found = _SPEC_VERSION.first(db, {"kind": "scenario", "owner": owner_id, "name": name})
     if found is None:
         return None
-    key = (_url(db), found.id, found.version, _fleet(db).key)
+    spec_id, version = found
+    key = (_url(db), spec_id, version, _fleet(db).key)
     spec = _RESOLVED.get(key)
     if spec is None:
-        raw = db.scalar(select(Spec.spec).where(Spec.id == found.id))
+        raw = db.scalar(select(Spec.spec).where(Spec.id == spec_id))
         spec = resolve_scenario(raw, StoreCatalog(db, owner_id))
         if not _has_refs(raw):
             if len(_RESOLVED) >= MAX_RESOLVED:
@@ -114,7 +115,7 @@ def find_spec(db: Session, kind: str, owner_id: int, name: str) -> Spec | None:
 _WHICH_SPEC = (Spec.kind == bindparam("kind"), Spec.owner_id == bindparam("owner"),
                Spec.name == bindparam("name"))
 _FIND_SPEC = select(Spec).where(*_WHICH_SPEC)
-_SPEC_VERSION = select(Spec.id, Spec.version).where(*_WHICH_SPEC)
+_SPEC_VERSION = Prepared(select(Spec.id, Spec.version).where(*_WHICH_SPEC))
 
 
 @dataclass
@@ -125,6 +126,7 @@ class _Fleet:
     views: list[NodeView]
     infos: list[NodeInfo]  # as the scheduler sees them; status as of the last registration
     roles: dict[tuple[str, str | None], NodeView | str] = field(default_factory=dict)
+    memos: dict[str, dict] = field(default_factory=dict)  # see fleet_memo
     by_name: dict[str, NodeView] = field(init=False)
     info_by_name: dict[str, NodeInfo] = field(init=False)
 
@@ -150,20 +152,33 @@ def fleet_nodes(db: Session) -> list[tuple[NodeInfo, frozenset[str]]]:
             for info, view in zip(fleet.infos, fleet.views, strict=True)]
 
 
+def fleet_memo(db: Session, name: str) -> dict:
+    """A dict named ``name`` that lives as long as the fleet's registrations stay the same."""
+    memos = _fleet(db).memos
+    if name not in memos:
+        memos[name] = {}
+    return memos[name]
+
+
 def node_infos(db: Session, names: list[str]) -> list[NodeInfo]:
     """The named nodes as the scheduler sees them, their status read fresh."""
     known = _fleet(db).info_by_name
+    if len(names) == 1:  # the common case, without an expanding IN
+        rows = _STATUS_ONE.rows(db, {"name": names[0]})
+    else:
+        rows = db.execute(_STATUS, {"names": names}).all()
     return [info if info.status == status else replace(info, status=status)
-            for name, status in db.execute(_STATUS, {"names": names})
-            if (info := known.get(name)) is not None]
+            for name, status in rows if (info := known.get(name)) is not None]
 
 
 # The fleet's version: a new node raises the largest id, a re-registration the latest
 # time; both read from an index's end (nodes are never deleted, only disabled). Two
 # subqueries: SQLite answers a lone max() from an index, but scans for two in one select.
-_FLEET_KEY = select(select(func.max(Node.id)).scalar_subquery(),
-                    select(func.max(Node.registered_at)).scalar_subquery())
+# Raw driver values: the key is only compared with itself.
+_FLEET_KEY = Prepared(select(select(func.max(Node.id)).scalar_subquery(),
+                             select(func.max(Node.registered_at)).scalar_subquery()))
 _STATUS = select(Node.name, Node.status).where(Node.name.in_(bindparam("names", expanding=True)))
+_STATUS_ONE = Prepared(select(Node.name, Node.status).where(Node.name == bindparam("name")))
 
 
 def _fleet(db: Session) -> _Fleet:
@@ -172,7 +187,7 @@ def _fleet(db: Session) -> _Fleet:
     seen = db.info.get("vp_fleet")
     if seen is not None and seen[0] is transaction:
         return seen[1]
-    key = tuple(db.execute(_FLEET_KEY).one())
+    key = tuple(_FLEET_KEY.first(db))
     url = _url(db)
     cached = _FLEET.get(url)
     if cached is None or cached.key != key:

@@ -307,3 +307,27 @@ def test_windows_parse_and_gaps():
     assert parse_window("00:00-24:00").length == timedelta(days=1)
     assert longest_gap([parse_window("23:30-00:30")]) == timedelta(hours=23)
     assert longest_gap([parse_window("00:00-24:00")]) == timedelta(0)
+
+
+# the proposal's own index ------------------------------------------------------------------
+
+
+def test_own_index_answers_apart_nodes_from_the_smallest_gap_at_the_boundary():
+    from vantagepoint.core.scheduler.policies import OwnIndex, siblings
+
+    pad = timedelta(seconds=120)
+    first, apart = book(t(12), t(13)), book(t(13, seconds=120), t(14), occurrence=1)
+    close = book(t(12), t(13), node="n2")
+    near = book(t(13, seconds=119), t(14), node="n2", occurrence=1)
+    index = OwnIndex(ask(first, apart, close, near, book(t(15), t(16), node="n3")))
+    assert index.apart("n1", pad) and not index.apart("n2", pad)
+    assert index.apart("n3", pad) and index.apart("unknown", pad)
+    assert index.close(pad) == {"n2"} and index.close(timedelta(seconds=119)) == set()
+    assert siblings(index, first, pad) == [] and siblings(index, close, pad) == [near]
+
+
+def test_exclusive_finds_own_occurrences_out_of_order_and_nested():
+    long = book(t(12), t(16))
+    inner, later = book(t(13), t(14), occurrence=1), book(t(17), t(18), occurrence=2)
+    refusals = EXCLUSIVE.check(ask(later, inner, long), calendar())
+    assert [(r.occurrence, r.at) for r in refusals] == [(0, t(13))]  # one pair, seen once

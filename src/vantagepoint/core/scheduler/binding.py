@@ -76,6 +76,23 @@ def bound(spec: ScenarioSpec, binding: Binding) -> ScenarioSpec:
     return spec.model_copy(update={"tasks": tasks, "roles": []})
 
 
+def bound_once(spec: ScenarioSpec, binding: Binding) -> ScenarioSpec:
+    """``bound``, remembered for the same (read-only) scenario object and binding."""
+    key = (id(spec), tuple((role, tuple(nodes)) for role, nodes in binding.items()))
+    known = _BOUND.get(key)
+    if known is not None and known[0] is spec:  # the id is of this very object
+        return known[1]
+    if len(_BOUND) >= MAX_BOUND:
+        _BOUND.clear()
+    concrete = bound(spec, binding)
+    _BOUND[key] = (spec, concrete)
+    return concrete
+
+
+MAX_BOUND = 4096
+_BOUND: dict[tuple, tuple[ScenarioSpec, ScenarioSpec]] = {}
+
+
 def _expand(action: ActionSpec, binding: Binding) -> list[ActionSpec]:
     if action.node not in binding:
         return [action]

@@ -23,6 +23,7 @@ from vantagepoint.core.scheduler.memory import MemoryCalendar
 from vantagepoint.core.scheduler.model import Span
 from vantagepoint.core.store.db import database_key
 from vantagepoint.core.store.models import Booking, CalendarStamp
+from vantagepoint.core.store.prepared import Prepared
 
 ACTIVE = "reserved"
 CHUNK = timedelta(days=1)  # read ahead this much: searches move forward in time
@@ -35,17 +36,17 @@ COLUMNS = (Booking.node_name, Booking.start, Booking.end, Booking.schedule_id,
 # Built once: constructing a statement costs more than running it on a hot path.
 # The stamp is written through the table, not the mapped class: nothing to synchronise.
 _STAMP = CalendarStamp.__table__
-_READ_STAMP = select(_STAMP.c.stamp).where(_STAMP.c.id == 1)
-_WRITE_STAMP = update(_STAMP).where(_STAMP.c.id == 1).values(stamp=bindparam("new"))
-_READ_NODE = select(*COLUMNS).where(
+_READ_STAMP = Prepared(select(_STAMP.c.stamp).where(_STAMP.c.id == 1))
+_WRITE_STAMP = Prepared(update(_STAMP).where(_STAMP.c.id == 1).values(stamp=bindparam("new")))
+_READ_NODE = Prepared(select(*COLUMNS).where(
     Booking.node_name == bindparam("node"), Booking.state == ACTIVE,
-    Booking.start >= bindparam("low"), Booking.start < bindparam("high"))
+    Booking.start >= bindparam("low"), Booking.start < bindparam("high")))
 
 
 def touch(db: Session) -> str:
     """Record that the calendar changed (in the caller's transaction); the new stamp."""
     stamp = uuid.uuid4().hex
-    db.execute(_WRITE_STAMP, {"new": stamp})
+    _WRITE_STAMP.run(db, {"new": stamp})
     return stamp
 
 
@@ -60,7 +61,8 @@ class CalendarCache:
 
     def sync(self, db: Session) -> None:
         """Forget everything if the calendar changed since this cache last saw it."""
-        stamp = db.scalar(_READ_STAMP)
+        row = _READ_STAMP.first(db)
+        stamp = row[0] if row is not None else None
         if stamp != self.stamp or self._held > MAX_BOOKINGS:
             self._forget()
             self.stamp = stamp
@@ -68,7 +70,10 @@ class CalendarCache:
     def bookings(self, db: Session, node: str, span: Span,
                  padding: timedelta) -> list[model.Booking]:
         """Bookings on ``node`` overlapping ``span`` widened by ``padding`` each side."""
-        self._cover(db, node, span.start - padding - self.max_length, span.end + padding)
+        low, high = span.start - padding - self.max_length, span.end + padding
+        have = self._loaded.get(node)
+        if have is None or low < have[0] or high > have[1]:  # else: held already
+            self._cover(db, node, low, high)
         return self.memory.bookings(node, span, padding)
 
     def booked(self, db: Session, bookings: Iterable[model.Booking]) -> None:
@@ -103,12 +108,14 @@ class CalendarCache:
         self._loaded[node] = (lo, hi)
 
     def _read(self, db: Session, node: str, low, high) -> None:
-        rows = db.execute(_READ_NODE, {"node": node, "low": low, "high": high})
-        self._add(model.Booking(node=r.node_name, span=Span(r.start, r.end),
-                                schedule_id=r.schedule_id, occurrence=r.occurrence,
-                                shared=r.shared, interfaces=tuple(r.interfaces),
-                                tools=tuple(r.tools), system=r.system)
-                  for r in rows if r.schedule_id not in self._own)
+        rows = _READ_NODE.converted_rows(db, {"node": node, "low": low, "high": high})
+        own = self._own
+        self._add(model.Booking.of(node=name, span=Span(start, end), schedule_id=schedule,
+                                   occurrence=occurrence, shared=bool(shared),
+                                   interfaces=tuple(interfaces), tools=tuple(tools),
+                                   system=bool(system))
+                  for name, start, end, schedule, occurrence, shared, interfaces, tools, system
+                  in rows if schedule not in own)
 
     def _add(self, bookings: Iterable[model.Booking]) -> None:
         bookings = list(bookings)

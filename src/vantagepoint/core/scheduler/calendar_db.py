@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -28,6 +29,8 @@ class DbCalendar:
     def __init__(self, db: Session, cache: CalendarCache):
         self.db, self.cache = db, cache
         self._nodes: dict[str, NodeInfo | None] = {}
+        # The method below, bound straight to the cache: one Python call less per question.
+        self.bookings = functools.partial(cache.bookings, db)
 
     def bookings(self, node: str, span: Span, padding: timedelta) -> list[model.Booking]:
         return self.cache.bookings(self.db, node, span, padding)

@@ -40,13 +40,16 @@ class MemoryCalendar:
         """Insert many bookings, merging each node's new ones into its ordered list."""
         by_node: dict[str, list[Booking]] = {}
         for booking in bookings:
-            self._check_length(booking)
             by_node.setdefault(booking.node, []).append(booking)
+        longest = {node: max(b.span.end - b.span.start for b in new)
+                   for node, new in by_node.items()}
+        for node, length in longest.items():  # refuse before adding anything
+            if length > self.max_length:
+                self._check_length(max(by_node[node], key=lambda b: b.span.end - b.span.start))
         for node, new in by_node.items():
             new.sort(key=_START)
             self._merge(node, new)
-            longest = max(b.span.end - b.span.start for b in new)
-            self._longest[node] = max(longest, self._longest.get(node, ZERO))
+            self._longest[node] = max(longest[node], self._longest.get(node, ZERO))
 
     def _merge(self, node: str, new: list[Booking]) -> None:
         """Merge sorted ``new`` into the node's lists: linear, and no key calls on the old."""
@@ -73,6 +76,8 @@ class MemoryCalendar:
         # ...so it starts after this, given the longest booking this node holds
         low = bisect_left(starts, earliest - self._longest[node])
         high = bisect_left(starts, span.end + padding)  # ...and start before this
+        if low == high:
+            return []
         return [b for b in self._bookings[node][low:high] if b.span.end > earliest]
 
     def node(self, name: str) -> NodeInfo | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from vantagepoint.core.scheduler.model import Booking, Proposal, Span
 from vantagepoint.spec.models import ScenarioSpec
 
 DEFAULT_INTERFACE = "default"
+ZERO = timedelta(0)
 
 
 def node_parts(spec: ScenarioSpec) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
@@ -32,6 +35,7 @@ def build(owner: str, spec: ScenarioSpec, spans: list[Span], system: bool = Fals
 
 def cost(spec: ScenarioSpec, proposal: Proposal) -> tuple[float, int]:
     """Node time (node-seconds) and declared data (bytes) the proposal debits."""
-    seconds = sum(b.span.seconds for b in proposal.bookings)
+    # Summed as exact timedeltas (in C), converted once.
+    seconds = sum((b.span.end - b.span.start for b in proposal.bookings), ZERO).total_seconds()
     interfaces = sum(len(b.interfaces) for b in proposal.bookings)
     return seconds, spec.traffic_bytes * interfaces

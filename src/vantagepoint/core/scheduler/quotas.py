@@ -9,6 +9,7 @@ from sqlalchemy.sql.dml import Insert
 
 from vantagepoint.config import CoreSettings
 from vantagepoint.core.store.models import Quota, QuotaEntry, QuotaUsage, User
+from vantagepoint.core.store.prepared import Prepared
 from vantagepoint.core.store.types import utcnow
 from vantagepoint.errors import Problem, Unschedulable
 from vantagepoint.wire import QuotaOut
@@ -17,7 +18,7 @@ TIME, DATA = "time", "data"
 
 
 # Limits and use of one user in one query by key, built once: it runs for every request.
-_STANDING = (
+_STANDING = Prepared(
     select(select(Quota.node_seconds_limit).where(Quota.user_id == bindparam("user"))
            .scalar_subquery(),
            select(Quota.data_bytes_limit).where(Quota.user_id == bindparam("user"))
@@ -30,7 +31,7 @@ _STANDING = (
 
 def standing(db: Session, user: User, settings: CoreSettings) -> tuple[float, int, float, float]:
     """(time limit, data limit, time used, data used); the defaults where no limits are set."""
-    row = db.execute(_STANDING, {"user": user.id}).one()
+    row = _STANDING.first(db, {"user": user.id})
     time_limit, data_limit = (
         (row[0], row[1]) if row[0] is not None or row[1] is not None
         else (settings.default_node_seconds_quota, settings.default_data_bytes_quota))
@@ -69,9 +70,9 @@ def record(db: Session, user_id: int, schedule_id: int | None, reason: str, *,
     if not lines:
         return
     # Plain inserts: no unit of work to flush for lines nobody reads back here.
-    db.execute(_LEDGER_LINE, lines)
-    db.execute(_ADD_USAGE[db.get_bind().dialect.name],
-               {"user_id": user_id, "node_seconds": time, "data_bytes": data})
+    _LEDGER_LINE.run_many(db, lines)
+    _ADD_USAGE[db.get_bind().dialect.name].run(
+        db, {"user_id": user_id, "node_seconds": time, "data_bytes": data})
 
 
 def _add_usage(dialect) -> Insert:
@@ -83,8 +84,11 @@ def _add_usage(dialect) -> Insert:
         "data_bytes": usage.c.data_bytes + upsert.excluded.data_bytes})
 
 
-_LEDGER_LINE = insert(QuotaEntry.__table__)
-_ADD_USAGE = {"sqlite": _add_usage(sqlite), "postgresql": _add_usage(postgresql)}
+_LEDGER_LINE = Prepared(insert(QuotaEntry.__table__).values(
+    {c: bindparam(c) for c in ("user_id", "schedule_id", "kind", "amount", "reason",
+                               "created_at")}))
+_ADD_USAGE = {"sqlite": Prepared(_add_usage(sqlite)),
+              "postgresql": Prepared(_add_usage(postgresql))}
 
 
 def set_limits(db: Session, user: User, settings: CoreSettings, node_seconds: float | None,

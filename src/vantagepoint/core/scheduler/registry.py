@@ -95,7 +95,9 @@ class Memo:
         if known is None or known[0] < padding:
             known = self._bookings[key] = (padding, self.calendar.bookings(node, span, padding))
         widest, found = known
-        if widest == padding or not found:
+        if not found:
+            return []
+        if widest == padding:
             return list(found)
         return [b for b in found if b.span.overlaps(span, padding)]
 

@@ -33,7 +33,11 @@ def insert_columns(db: Session, table: Table, values: dict[str, list[Any]]) -> N
     else:
         params = [dict(zip(keys, values, strict=True))
                   for values in zip(*(columns[k] for k in keys), strict=True)]
-    conn.exec_driver_sql(compiled.string, params)
+    cursor = conn.connection.cursor()  # the driver's own executemany, in the same transaction
+    try:
+        cursor.executemany(compiled.string, params)
+    finally:
+        cursor.close()
 
 
 @functools.lru_cache(maxsize=64)
@@ -57,6 +61,16 @@ def _converted(process: Callable[[Any], Any] | None, values: list[Any]) -> list[
     """One column's values as the driver takes them, each distinct value processed once."""
     if process is None:
         return values
+    if values.count(values[0]) == len(values):  # one value in every row (in C)
+        return [process(values[0])] * len(values)
+    try:
+        seen = {value: process(value) for value in set(values)}
+        return list(map(seen.__getitem__, values))
+    except TypeError:  # unhashable (lists): remember each distinct one by its items
+        return _converted_lists(process, values)
+
+
+def _converted_lists(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
     seen: dict[Any, Any] = {}
     out = []
     for value in values:

@@ -55,31 +55,86 @@ def existing(calendar: CalendarView, booking: Booking, padding: timedelta) -> li
     return [b for b in found if b.schedule_id != booking.schedule_id]
 
 
-_last_index: tuple[Proposal, MemoryCalendar] | None = None
+class OwnIndex:
+    """The proposal's own bookings, to find its occurrences that come close to each other.
 
-
-def own_index(proposal: Proposal) -> MemoryCalendar:
-    """The proposal's own bookings as a calendar, to find its occurrences that overlap.
-
-    Built once per proposal: every policy asks for it, one after another.
+    Most proposals keep each node's bookings apart (a period longer than the duration
+    plus the padding); the smallest gap per node answers those without a search, and
+    the searchable calendar is only built when some node's bookings come closer.
     """
+
+    def __init__(self, proposal: Proposal):
+        self._proposal = proposal
+        self._index: MemoryCalendar | None = None
+        self._gaps = _smallest_gaps(proposal.bookings)
+
+    def apart(self, node: str, padding: timedelta) -> bool:
+        """True if no two of the node's bookings come within ``padding`` of each other."""
+        gap = self._gaps.get(node)
+        return gap is None or gap >= padding
+
+    def close(self, padding: timedelta) -> set[str]:
+        """The nodes some of whose bookings come within ``padding`` of each other."""
+        return {node for node, gap in self._gaps.items() if gap is not None and gap < padding}
+
+    def bookings(self, node: str, span: Span, padding: timedelta) -> list[Booking]:
+        """The proposal's bookings on ``node`` overlapping ``span`` widened by ``padding``."""
+        if self._index is None:
+            bookings = self._proposal.bookings
+            longest = max((b.span.end - b.span.start for b in bookings), default=ZERO)
+            self._index = MemoryCalendar(bookings=bookings, max_length=longest)
+        return self._index.bookings(node, span, padding)
+
+
+def _smallest_gaps(bookings: tuple[Booking, ...]) -> dict[str, timedelta | None]:
+    """Per node, the smallest start-after-latest-end gap between its bookings in start order."""
+    by_node: dict[str, list[Span]] = {}
+    for booking in bookings:
+        by_node.setdefault(booking.node, []).append(booking.span)
+    gaps: dict[str, timedelta | None] = {}
+    known: dict[tuple[Span, ...], timedelta | None] = {}  # nodes often share their spans
+    for node, spans in by_node.items():
+        key = tuple(spans)
+        if key in known:
+            gaps[node] = known[key]
+            continue
+        spans.sort()
+        smallest, latest = None, spans[0].end
+        for span in spans[1:]:
+            gap = span.start - latest
+            if smallest is None or gap < smallest:
+                smallest = gap
+            if span.end > latest:
+                latest = span.end
+        gaps[node] = known[key] = smallest
+    return gaps
+
+
+_last_index: tuple[Proposal, OwnIndex] | None = None
+
+
+def own_index(proposal: Proposal) -> OwnIndex:
+    """The proposal's own bookings as an index; built once per proposal, as every policy asks."""
     global _last_index
     last = _last_index
     if last is not None and last[0] is proposal:
         return last[1]
-    longest = max((b.span.end - b.span.start for b in proposal.bookings), default=ZERO)
-    index = MemoryCalendar(bookings=proposal.bookings, max_length=longest)
+    index = OwnIndex(proposal)
     _last_index = (proposal, index)
     return index
 
 
-def neighbours(index: MemoryCalendar, booking: Booking, padding: timedelta) -> list[Booking]:
+def neighbours(index: OwnIndex, booking: Booking, padding: timedelta) -> list[Booking]:
     """Every other booking of the same proposal near ``booking``."""
+    if index.apart(booking.node, padding):
+        return []
     return [b for b in index.bookings(booking.node, booking.span, padding) if b is not booking]
 
 
-def siblings(index: MemoryCalendar, booking: Booking, padding: timedelta) -> list[Booking]:
+def siblings(index: OwnIndex, booking: Booking, padding: timedelta) -> list[Booking]:
     """The proposal's bookings near ``booking`` that sort after it: each pair seen once."""
+    if index.apart(booking.node, padding):
+        return []
     return [b for b in neighbours(index, booking, padding) if _after(b, booking)]
 
 

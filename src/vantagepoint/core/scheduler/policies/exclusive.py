@@ -30,11 +30,12 @@ class Exclusive:
         """Refuse every proposed booking too close to another of its node."""
         refusals: list[Refusal] = []
         index = own_index(proposal)
+        close = index.close(self.padding)  # only these nodes have own bookings to compare
         for booking in proposal.bookings:
             for other in existing(calendar, booking, self.padding):
                 if not _may_share(proposal.shared, booking, other):
                     refusals.append(self._booked(proposal, booking, other))
-            for other in siblings(index, booking, self.padding):
+            for other in siblings(index, booking, self.padding) if booking.node in close else ():
                 if not _may_share(proposal.shared, booking, other):
                     refusals.append(self._own(booking, other))
         return refusals

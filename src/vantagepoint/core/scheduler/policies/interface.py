@@ -32,11 +32,12 @@ class Interface:
         """Refuse every proposed booking measuring on an interface already in use."""
         refusals: list[Refusal] = []
         index = own_index(proposal)
+        close = index.close(ZERO)  # only these nodes have own bookings to compare
         for booking in proposal.bookings:
             for other in existing(calendar, booking, ZERO):
                 if common := _common(booking, other):
                     refusals.append(self._booked(booking, other, common))
-            for other in siblings(index, booking, ZERO):
+            for other in siblings(index, booking, ZERO) if booking.node in close else ():
                 if common := _common(booking, other):
                     refusals.append(self._own(booking, other, common))
         return refusals

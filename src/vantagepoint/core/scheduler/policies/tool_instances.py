@@ -37,6 +37,8 @@ class ToolInstances:
     def check(self, proposal: Proposal, calendar: CalendarView) -> list[Refusal]:
         """Refuse every proposed booking that would push a tool over its limit on its node."""
         refusals: list[Refusal] = []
+        if not self.limits:
+            return refusals
         index = own_index(proposal)
         for booking in proposal.bookings:
             limited = sorted(t for t in set(booking.tools) if t in self.limits)
