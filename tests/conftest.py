@@ -22,12 +22,15 @@ def _pg_admin_engine():
 
 
 def _pg_reachable() -> str | None:
+    engine = _pg_admin_engine()
     try:
-        with _pg_admin_engine().connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text("select 1"))
         return None
     except Exception as exc:  # noqa: BLE001 - any failure means "not reachable here"
         return f"PostgreSQL at {PG_URL} is not reachable: {exc.__class__.__name__}"
+    finally:
+        engine.dispose()  # its pooled connection would count against max_connections
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -78,7 +78,8 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
             app.state.sessions, settings, app.state.metrics.count_retention,
             coordinator.lease.held))
         coordinator.start()
-        tune_gc()
+        if app.state.owns_process:  # never in a test's process: gc.freeze would pin its garbage
+            tune_gc()
         app.state.alarm_duty = AlarmDuty(app.state.sessions, settings, app.state.policies,
                                          notifiers)
         app.state.alarm_duty.start()
@@ -92,6 +93,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
     app = FastAPI(title="vantagepoint", version=vantagepoint.__version__, lifespan=lifespan,
                   description="A programmable network measurement testbed.")
     app.state.settings = settings
+    app.state.owns_process = False  # serve() sets it: the process is the core's own
     app.state.policies = load_policies(settings)
     app.state.notifier_names = frozenset(notifiers)
     app.state.archivers = load_archivers(settings.archivers)
@@ -167,5 +169,7 @@ def serve(settings: CoreSettings, host: str = "127.0.0.1", port: int = 8080) -> 
     """Run the core in this process until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+    app = create_app(settings)
+    app.state.owns_process = True  # the collector may be tuned for the core (runtime.tune_gc)
+    uvicorn.run(app, host=host, port=port, log_level="info",
                 timeout_graceful_shutdown=5, log_config=redact.uvicorn_log_config(settings))

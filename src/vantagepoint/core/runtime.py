@@ -16,4 +16,5 @@ GC_THRESHOLDS = (50_000, 20, 10)
 def tune_gc() -> None:
     """Set the collector's thresholds and move what start-up built out of its sight."""
     gc.set_threshold(*GC_THRESHOLDS)
+    gc.collect()  # garbage frozen with the rest would never be freed
     gc.freeze()  # modules, settings, the app: long-lived, never garbage
