@@ -10,12 +10,13 @@ Callers hold the scheduler lock (see allocate.lock_scheduler) and the cache's ow
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Text, bindparam, cast, select, update
 from sqlalchemy.orm import Session
 
 from vantagepoint.core.scheduler import model
@@ -28,9 +29,12 @@ from vantagepoint.core.store.prepared import Prepared
 ACTIVE = "reserved"
 CHUNK = timedelta(days=1)  # read ahead this much: searches move forward in time
 MAX_BOOKINGS = 1_000_000  # past this, start over rather than grow without bound
+# The JSON lists read as their text: a few distinct texts recur in every row, and each is
+# decoded once (``_lists``) rather than once per row, which was most of a read's cost.
 COLUMNS = (Booking.node_name, Booking.start, Booking.end, Booking.schedule_id,
-           Booking.occurrence, Booking.shared, Booking.interfaces, Booking.tools,
-           Booking.system)
+           Booking.occurrence, Booking.shared, cast(Booking.interfaces, Text),
+           cast(Booking.tools, Text), Booking.system)
+MAX_TEXTS = 10_000  # distinct list texts remembered
 
 
 # Built once: constructing a statement costs more than running it on a hot path.
@@ -90,6 +94,7 @@ class CalendarCache:
         # (Reads of a node never overlap each other, so nothing else can come twice.)
         self._own: set[int] = set()
         self._held = 0
+        self._lists: dict[str, tuple] = {}  # JSON text of a list -> its items
 
     def _cover(self, db: Session, node: str, low, high) -> None:
         """Make sure the node's bookings starting in ``[low, high)`` are held."""
@@ -109,10 +114,14 @@ class CalendarCache:
 
     def _read(self, db: Session, node: str, low, high) -> None:
         rows = _READ_NODE.converted_rows(db, {"node": node, "low": low, "high": high})
-        own = self._own
+        own, lists = self._own, self._lists
+        if len(lists) > MAX_TEXTS:
+            lists.clear()
         self._add(model.Booking.of(node=name, span=Span(start, end), schedule_id=schedule,
                                    occurrence=occurrence, shared=bool(shared),
-                                   interfaces=tuple(interfaces), tools=tuple(tools),
+                                   interfaces=lists[interfaces] if interfaces in lists
+                                   else _decoded(lists, interfaces),
+                                   tools=lists[tools] if tools in lists else _decoded(lists, tools),
                                    system=bool(system))
                   for name, start, end, schedule, occurrence, shared, interfaces, tools, system
                   in rows if schedule not in own)
@@ -121,6 +130,12 @@ class CalendarCache:
         bookings = list(bookings)
         self._held += len(bookings)
         self.memory.add_all(bookings)
+
+
+def _decoded(lists: dict[str, tuple], text: str) -> tuple:
+    """The items of a JSON list given as text, remembered for the next row."""
+    lists[text] = items = tuple(json.loads(text))
+    return items
 
 
 _CACHES: dict[tuple[str, timedelta], CalendarCache] = {}
