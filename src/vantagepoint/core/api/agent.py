@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy import select, update
 
-from vantagepoint.core.api.deps import CurrentNode, SessionDep, SettingsDep
+from vantagepoint.core.api.deps import CurrentNode, SessionDep, SettingsDep, commit_now
 from vantagepoint.core.api.nodes import node_out
 from vantagepoint.core.archive import enqueue
 from vantagepoint.core.ingest import ingest_counted
@@ -69,6 +69,7 @@ def heartbeat(body: Heartbeat, db: SessionDep, node_name: CurrentNode) -> dict[s
     now = utcnow()
     skew = {} if body.ts is None else {"clock_skew_ms": (now.timestamp() - body.ts) * 1000.0}
     _touch(db, node_name, last_seen=now, **skew)
+    commit_now(db)
     return {"server_time": now.timestamp()}
 
 
@@ -92,7 +93,9 @@ def assignments(db: SessionDep, node_name: CurrentNode) -> list[Assignment]:
                ExecutionNode.state.in_([s.value for s in NODE_ACTIVE]),
                Execution.state.in_([s.value for s in OFFERED]))
         .order_by(Execution.start_at))
-    return [assignment(ex, part) for ex, part in rows]
+    work = [assignment(ex, part) for ex, part in rows]
+    commit_now(db)
+    return work
 
 
 @router.post("/executions/{execution_id}/report", summary="Report this node's part")
@@ -136,4 +139,5 @@ def records(body: RecordBatch, request: Request, db: SessionDep,
     ack, counts = ingest_counted(db, node_name, body)
     enqueue(db, request.app.state.archivers, node_name, body)  # same transaction
     request.app.state.metrics.ingest.count(db, node_name, "records", counts)
+    commit_now(db)
     return ack

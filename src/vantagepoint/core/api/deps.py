@@ -31,7 +31,8 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed on success, rolled back on error.
 
     Async so that opening costs no thread hop (a session connects on first use);
-    only the commit, which does I/O, goes to a worker thread.
+    only the commit, which does I/O, goes to a worker thread, unless the route
+    committed already in its own (``commit_now``).
     """
     db = request.app.state.sessions()
     try:
@@ -40,8 +41,17 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
         with anyio.CancelScope(shield=True):  # a dropped client must not leak the connection
             await run_in_threadpool(_finish, db, False)
         raise
+    if not db.in_transaction():  # the route committed (agents' routes do): no I/O left
+        db.close()
+        return
     with anyio.CancelScope(shield=True):
         await run_in_threadpool(_finish, db, True)
+
+
+def commit_now(db: Session) -> None:
+    """Commit at the end of a sync route, in its worker thread: the answer still leaves
+    only after the commit, and get_db needs no thread hop of its own."""
+    db.commit()
 
 
 def _finish(db: Session, commit: bool) -> None:
