@@ -43,7 +43,6 @@ from vantagepoint.core.bodylimit import BodyLimit
 from vantagepoint.core.bootstrap import ensure_admin
 from vantagepoint.core.duties import Coordinator, duty_status
 from vantagepoint.core.metrics import install as install_metrics
-from vantagepoint.core.principals import PrincipalCache
 from vantagepoint.core.processors import load_processors
 from vantagepoint.core.ratelimit import Limiter
 from vantagepoint.core.runtime import tune_gc
@@ -99,7 +98,6 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
     app.state.notifier_names = frozenset(notifiers)
     app.state.archivers = load_archivers(settings.archivers)
     app.state.limiter = Limiter()
-    app.state.principals = PrincipalCache(settings.token_cache_seconds)
     app.add_middleware(BodyLimit, settings=settings)
     app.include_router(api_router(), prefix=API_PREFIX)
     web.install(app)
@@ -117,8 +115,7 @@ def api_router() -> APIRouter:
         return {"status": "ok", "version": vantagepoint.__version__,
                 **duty_status(request.app)}
 
-    # The agents' routes first: routes are matched in order, and agents make most calls.
-    for module in (agent, users, nodes, executions, schedules, results, files, layers,
+    for module in (users, nodes, executions, schedules, results, files, layers, agent,
                    metadata, node_health):
         router.include_router(module.router)
     router.include_router(archivers.router)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from vantagepoint.core.api.deps import CurrentNode, SessionDep, SettingsDep, commit_now
+from vantagepoint.core.api.deps import CurrentNode, SessionDep, SettingsDep
 from vantagepoint.core.api.nodes import node_out
 from vantagepoint.core.archive import enqueue
 from vantagepoint.core.ingest import ingest_counted
@@ -54,22 +54,20 @@ def register(body: NodeRegistration, db: SessionDep, settings: SettingsDep,
     return node_out(node, settings.node_offline_seconds)
 
 
-def _touch(db, name: str, **values) -> None:
-    """Mark the node seen now (and set ``values``) in one UPDATE; NotFound if unknown."""
-    values.setdefault("last_seen", utcnow())
-    done = db.execute(update(Node).where(Node.name == name).values(**values)
-                      .execution_options(synchronize_session=False))
-    if done.rowcount == 0:
+def _node(db, name: str) -> Node:
+    node = db.scalar(select(Node).where(Node.name == name))
+    if node is None:
         raise NotFound(f"node {name!r} is not registered; POST /agent/register first")
+    return node
 
 
 @router.post("/heartbeat", summary="Heartbeat")
 def heartbeat(body: Heartbeat, db: SessionDep, node_name: CurrentNode) -> dict[str, float]:
     """Mark the node alive; the answer carries the core's clock."""
-    now = utcnow()
-    skew = {} if body.ts is None else {"clock_skew_ms": (now.timestamp() - body.ts) * 1000.0}
-    _touch(db, node_name, last_seen=now, **skew)
-    commit_now(db)
+    node, now = _node(db, node_name), utcnow()
+    node.last_seen = now
+    if body.ts is not None:
+        node.clock_skew_ms = (now.timestamp() - body.ts) * 1000.0
     return {"server_time": now.timestamp()}
 
 
@@ -85,7 +83,7 @@ def assignment(ex: Execution, part: ExecutionNode) -> Assignment:
 @router.get("/assignments", summary="This node's current work")
 def assignments(db: SessionDep, node_name: CurrentNode) -> list[Assignment]:
     """Executions being deployed or run in which this node's part is not final."""
-    _touch(db, node_name)
+    _node(db, node_name).last_seen = utcnow()
     rows = db.execute(
         select(Execution, ExecutionNode)
         .join(ExecutionNode, ExecutionNode.execution_id == Execution.id)
@@ -93,9 +91,7 @@ def assignments(db: SessionDep, node_name: CurrentNode) -> list[Assignment]:
                ExecutionNode.state.in_([s.value for s in NODE_ACTIVE]),
                Execution.state.in_([s.value for s in OFFERED]))
         .order_by(Execution.start_at))
-    work = [assignment(ex, part) for ex, part in rows]
-    commit_now(db)
-    return work
+    return [assignment(ex, part) for ex, part in rows]
 
 
 @router.post("/executions/{execution_id}/report", summary="Report this node's part")
@@ -139,5 +135,4 @@ def records(body: RecordBatch, request: Request, db: SessionDep,
     ack, counts = ingest_counted(db, node_name, body)
     enqueue(db, request.app.state.archivers, node_name, body)  # same transaction
     request.app.state.metrics.ingest.count(db, node_name, "records", counts)
-    commit_now(db)
     return ack

@@ -7,18 +7,15 @@ checks it): ``CurrentUser`` (read), ``SchedulerUser`` (schedule), ``AdminUser``
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
-import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from vantagepoint.config import CoreSettings
 from vantagepoint.core.auth import check_token, token_scopes
-from vantagepoint.core.principals import Principal
 from vantagepoint.core.ratelimit import Limit
 from vantagepoint.core.store.models import Token, User
 from vantagepoint.core.websession import cookie_secret
@@ -27,42 +24,13 @@ from vantagepoint.errors import Forbidden, Unauthorized
 _bearer = HTTPBearer(auto_error=False)
 
 
-async def get_db(request: Request) -> AsyncIterator[Session]:
-    """One transaction per request: committed on success, rolled back on error.
-
-    Async so that opening costs no thread hop (a session connects on first use);
-    only the commit, which does I/O, goes to a worker thread, unless the route
-    committed already in its own (``commit_now``).
-    """
-    db = request.app.state.sessions()
-    try:
+def get_db(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed on success, rolled back on error."""
+    with request.app.state.sessions.begin() as db:
         yield db
-    except BaseException:
-        with anyio.CancelScope(shield=True):  # a dropped client must not leak the connection
-            await run_in_threadpool(_finish, db, False)
-        raise
-    if not db.in_transaction():  # the route committed (agents' routes do): no I/O left
-        db.close()
-        return
-    with anyio.CancelScope(shield=True):
-        await run_in_threadpool(_finish, db, True)
 
 
-def commit_now(db: Session) -> None:
-    """Commit at the end of a sync route, in its worker thread: the answer still leaves
-    only after the commit, and get_db needs no thread hop of its own."""
-    db.commit()
-
-
-def _finish(db: Session, commit: bool) -> None:
-    try:
-        if commit:
-            db.commit()
-    finally:
-        db.close()  # rolls back whatever was not committed
-
-
-async def get_settings(request: Request) -> CoreSettings:
+def get_settings(request: Request) -> CoreSettings:
     return request.app.state.settings
 
 
@@ -72,7 +40,7 @@ SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 SettingsDep = Annotated[CoreSettings, Depends(get_settings)]
 
 
-def limit_for(settings: CoreSettings, token: Token | Principal) -> Limit:
+def limit_for(settings: CoreSettings, token: Token) -> Limit:
     """The rate limit of a token's class (node or user)."""
     if token.kind == "node":
         return Limit("node", settings.rate_limit_node_per_s, settings.rate_limit_node_burst)
@@ -90,16 +58,13 @@ def authenticate(request, db: Session, secret: str) -> Token:
 
 def get_token(request: Request, db: SessionDep,
               creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Token:
-    return authenticate(request, db, _secret(request, creds))
-
-
-def _secret(request: Request, creds: HTTPAuthorizationCredentials | None) -> str:
     if creds is not None and creds.scheme.lower() == "bearer":
-        return creds.credentials
-    secret = cookie_secret(request)  # the dashboard's session cookie, CSRF-checked
+        secret = creds.credentials
+    else:  # the dashboard's session cookie, CSRF-checked
+        secret = cookie_secret(request)
     if secret is None:
         raise Unauthorized("missing token: send 'Authorization: Bearer <token>'")
-    return secret
+    return authenticate(request, db, secret)
 
 
 TokenDep = Annotated[Token, Depends(get_token)]
@@ -107,13 +72,10 @@ TokenDep = Annotated[Token, Depends(get_token)]
 
 def need_scope(token: Token, scope: str) -> None:
     """Forbidden unless the token carries ``scope``."""
-    _need(token.id, token_scopes(token), scope)
-
-
-def _need(token_id: int, held: frozenset[str], scope: str) -> None:
+    held = token_scopes(token)
     if scope not in held:
         raise Forbidden(f"this route needs a token with the {scope!r} scope; token "
-                        f"{token_id} has: {', '.join(sorted(held)) or 'no scopes'}")
+                        f"{token.id} has: {', '.join(sorted(held)) or 'no scopes'}")
 
 
 def _user_with(scope: str) -> Callable[[Token], User]:
@@ -140,26 +102,11 @@ def get_admin(user: _AdminScoped) -> User:
 AdminUser = Annotated[User, Depends(get_admin)]
 
 
-async def get_principal(request: Request,
-                        creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
-                        ) -> Principal:
-    """The caller's verified token from the process cache (no database, no thread hop
-    while fresh; see core/principals.py), counted against its rate limit."""
-    secret, app = _secret(request, creds), request.app
-    cache = app.state.principals
-    principal = cache.get(secret)
-    if principal is None:
-        principal = await run_in_threadpool(cache.verify, app.state.sessions, secret)
-    app.state.limiter.take(principal.id, limit_for(app.state.settings, principal))
-    request.state.token = principal  # the audit log names the token that acted
-    return principal
-
-
-async def get_node_name(principal: Annotated[Principal, Depends(get_principal)]) -> str:
-    if principal.kind != "node" or not principal.node_name:
+def get_node_name(token: TokenDep) -> str:
+    if token.kind != "node" or not token.node_name:
         raise Forbidden("this route is for agents and needs a node token")
-    _need(principal.id, principal.scopes, "node")
-    return principal.node_name
+    need_scope(token, "node")
+    return token.node_name
 
 
 get_node_name.required_scope = "node"  # type: ignore[attr-defined]
