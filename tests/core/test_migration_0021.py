@@ -7,23 +7,14 @@ import time
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
+from tests.core.test_migration_0008 import _upgrade
 from vantagepoint.core.store import partitions
-from vantagepoint.core.store.db import alembic_config
 
 NOW = time.time()
 WEEK = partitions.WEEK
 # Three weeks of data, a row from 1970 (a node with a wrong clock) and one ahead.
 STAMPS = [NOW - 3 * WEEK, NOW - 3 * WEEK + 1, NOW - 2 * WEEK, NOW - WEEK, NOW, 12.0,
           NOW + WEEK]
-
-
-def _upgrade(url: str, revision: str, step=command.upgrade) -> None:
-    engine = create_engine(url)
-    config = alembic_config(url)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        step(config, revision)
-    engine.dispose()
 
 
 def _fill(engine) -> None:
