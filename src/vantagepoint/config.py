@@ -169,6 +169,12 @@ class CoreSettings(BaseSettings):
     rate_limit_node_burst: int = Field(
         1000, ge=1, description="Requests one node token may make at once (an agent back "
                                 "online after an outage uploads its spool in a burst).")
+    login_attempts_per_min: float = Field(
+        6.0, ge=0, description="Dashboard sign-in attempts a minute one client address may "
+                               "make on average (per core process); 0: unlimited.")
+    login_attempts_burst: int = Field(
+        10, ge=1, description="Sign-in attempts one client address may make at once before "
+                              "login_attempts_per_min applies.")
 
     # --- production: storage at scale (issue 8) ---
     retention_days: dict[str, float] = Field(

@@ -72,6 +72,10 @@ class Forbidden(VantageError):
     code = "forbidden"
 
 
+class AdminRefused(Forbidden):
+    """Forbidden from an admin route: the core's audit log keeps the attempt."""
+
+
 class NotFound(VantageError):
     status = 404
     code = "not_found"

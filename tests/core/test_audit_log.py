@@ -1,4 +1,5 @@
-"""The audit log: one row per admin action, none for refused ones; filters and paging."""
+"""The audit log: one row per admin action and per refused admin attempt, none for failed
+actions; filters and paging."""
 
 from __future__ import annotations
 
@@ -40,17 +41,36 @@ def test_every_admin_action_leaves_one_row(app_client):
     assert "node_seconds_limit=60" in by_action["quota.set"]["outcome"]
 
 
-def test_refused_actions_leave_no_row(app_client):
-    bob = user_token(app_client, "bob")
+def test_failed_actions_leave_no_row(app_client):
     before = len(_audit(app_client))
-    bob_h = {"Authorization": f"Bearer {bob}"}
-    assert app_client.post(f"{API}/users", json={"name": "eve"}, headers=bob_h).status_code == 403
-    assert app_client.post(f"{API}/users", json={"name": "bob"}).status_code == 409
+    assert app_client.post(f"{API}/users", json={"name": "admin"}).status_code == 409
     assert app_client.delete(f"{API}/tokens/9999").status_code == 404
     assert app_client.put(f"{API}/quotas/nobody", json={}).status_code == 404
     assert app_client.patch(f"{API}/nodes/nowhere", json={"status": "active"}).status_code == 404
-    assert app_client.get(f"{API}/audit", headers=bob_h).status_code == 403
     assert len(_audit(app_client)) == before
+
+
+def test_refused_admin_attempts_are_kept(app_client):
+    bob = user_token(app_client, "bob")
+    bob_h = {"Authorization": f"Bearer {bob}"}
+    assert app_client.post(f"{API}/users", json={"name": "eve"}, headers=bob_h).status_code == 403
+    assert app_client.get(f"{API}/audit", headers=bob_h).status_code == 403
+    # An admin's token without the admin scope is refused, and kept, too.
+    weak = app_client.post(f"{API}/tokens", json={"user": "admin", "scopes": ["read"]}).json()
+    weak_h = {"Authorization": f"Bearer {weak['token']}"}
+    assert app_client.put(f"{API}/quotas/bob", json={"node_seconds_limit": 1},
+                          headers=weak_h).status_code == 403
+    # Not an admin route: refused, but nothing for the audit log.
+    assert app_client.post(f"{API}/agent/register", json={}, headers=bob_h).status_code == 403
+    refused = _audit(app_client, action="refused")
+    assert [(r["actor"], r["target"]) for r in refused] == [
+        ("admin", "PUT /api/v1/quotas/bob"), ("bob", "GET /api/v1/audit"),
+        ("bob", "POST /api/v1/users")]
+    assert refused[0]["token_id"] == weak["id"] and refused[0]["address"] == "testclient"
+    assert all(r["outcome"].startswith("refused: this route needs a token with the 'admin' "
+                                       "scope") for r in refused)
+    quotas = {q["user"]: q for q in app_client.get(f"{API}/quotas").json()}
+    assert "eve" not in quotas and quotas["bob"]["node_seconds_limit"] != 1  # nothing happened
 
 
 def test_filters_and_paging(app_client):

@@ -94,3 +94,28 @@ def test_the_api_takes_the_cookie_but_changes_need_the_csrf_header(app_client):
 def test_the_page_carries_the_sessions_csrf_token(browser_client):
     page = browser_client.get("/").text
     assert f'<meta name="csrf-token" content="{csrf_for(ADMIN_TOKEN)}">' in page
+
+
+def test_sign_in_attempts_are_limited_per_address(core_settings):
+    from fastapi.testclient import TestClient
+
+    from vantagepoint.core import create_app
+
+    settings = core_settings.model_copy(update={"login_attempts_per_min": 0.5,
+                                                "login_attempts_burst": 3})
+    with TestClient(create_app(settings)) as client:
+        for _ in range(3):  # wrong passwords, until the burst is spent
+            r = client.post("/login", data={"csrf": _nonce(client), "username": "admin",
+                                            "password": "guess"})
+            assert r.status_code == 401
+        # The right token now waits too: every attempt counts, not only failed ones.
+        r = client.post("/login", data={"csrf": _nonce(client), "token": ADMIN_TOKEN},
+                        follow_redirects=False)
+        assert r.status_code == 429 and COOKIE not in client.cookies
+        assert 1 <= int(r.headers["Retry-After"]) <= 120
+        assert "too many sign-in attempts from testclient" in r.text
+        # Another address is not held up by this one's attempts.
+        other = TestClient(client.app, client=("192.0.2.7", 50000))
+        r = other.post("/login", data={"csrf": _nonce(other), "token": ADMIN_TOKEN},
+                       follow_redirects=False)
+        assert r.status_code == 303

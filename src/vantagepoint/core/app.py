@@ -98,6 +98,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
     app.state.notifier_names = frozenset(notifiers)
     app.state.archivers = load_archivers(settings.archivers)
     app.state.limiter = Limiter()
+    app.state.login_limiter = Limiter()  # sign-in attempts, by client address
     app.add_middleware(BodyLimit, settings=settings)
     app.include_router(api_router(), prefix=API_PREFIX)
     web.install(app)

@@ -1,7 +1,8 @@
 """The audit log: admin actions, written in the transaction of the action itself.
 
-A refused or failed action rolls back with its audit row, so the log holds only
-what happened.
+A failed action rolls back with its audit row, so the log holds only what happened;
+an attempt refused for want of admin rights is kept, in a transaction of its own,
+with the outcome "refused: <reason>".
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from datetime import datetime
 
 from fastapi import Request
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from vantagepoint.core.store.models import AuditEntry, User
 
@@ -24,6 +25,16 @@ def record(db: Session, request: Request, actor: User, action: str, target: str,
                        address=request.client.host if request.client else None)
     db.add(entry)
     return entry
+
+
+def record_refusal(sessions: sessionmaker, request: Request, reason: str) -> None:
+    """Keep an admin attempt that was refused, after its request's transaction is gone."""
+    actor, token_id = getattr(request.state, "caller", ("unknown", None))
+    with sessions.begin() as db:
+        db.add(AuditEntry(actor=actor[:64], token_id=token_id,
+                          action="refused", target=f"{request.method} {request.url.path}"[:256],
+                          outcome=f"refused: {reason}"[:256],
+                          address=request.client.host if request.client else None))
 
 
 def query(*, actor: str | None = None, action: str | None = None, target: str | None = None,

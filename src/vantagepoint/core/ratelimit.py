@@ -1,4 +1,4 @@
-"""Per-token rate limits: one token bucket per token, in this core process.
+"""Rate limits: one token bucket per token (or per client address for sign-ins), per process.
 
 With N core processes behind a proxy a token may get up to N times the rate
 (each process keeps its own buckets); nginx ``limit_req`` can add a global cap.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from vantagepoint.errors import RateLimited
@@ -29,14 +30,17 @@ class Limit:
 
 
 class Limiter:
-    """Token buckets keyed by token id; ``take`` raises RateLimited when one is empty."""
+    """Token buckets by key (a token id, an address); ``take`` raises RateLimited when empty.
+
+    One limiter holds buckets of one limit: forgetting idle buckets assumes so.
+    """
 
     def __init__(self, clock=time.monotonic):
         self._clock = clock
         self._lock = threading.Lock()
-        self._buckets: dict[int, tuple[float, float]] = {}  # id -> (level, when)
+        self._buckets: dict[Hashable, tuple[float, float]] = {}  # key -> (level, when)
 
-    def take(self, key: int, limit: Limit) -> None:
+    def take(self, key: Hashable, limit: Limit) -> None:
         if limit.rate <= 0:
             return
         with self._lock:

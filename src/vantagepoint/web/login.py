@@ -12,9 +12,11 @@ from sqlalchemy import select
 
 from vantagepoint.core.api.deps import SessionDep
 from vantagepoint.core.auth import check_password, find_token, issue_token
+from vantagepoint.core.ratelimit import Limit
 from vantagepoint.core.store.models import User
 from vantagepoint.core.store.types import utcnow
 from vantagepoint.core.websession import COOKIE, SESSION_LABEL, csrf_ok
+from vantagepoint.errors import RateLimited
 from vantagepoint.web.render import PageRoute, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -51,6 +53,9 @@ def login(request: Request, db: SessionDep, csrf: Annotated[str, Form()],
     nonce = request.cookies.get(LOGIN_CSRF)
     if not nonce or not secrets.compare_digest(nonce, csrf):
         return _form(request, "the form expired; please try again", status=403)
+    refused = _too_many_attempts(request)
+    if refused is not None:
+        return refused
     secret = _token_login(db, token.strip()) if token.strip() else \
         _password_login(db, username.strip(), password)
     if secret is None:
@@ -60,6 +65,25 @@ def login(request: Request, db: SessionDep, csrf: Annotated[str, Form()],
                     secure=request.url.scheme == "https", max_age=SESSION_DAYS * 86400)
     done.delete_cookie(LOGIN_CSRF, path="/login")
     return done
+
+
+def _too_many_attempts(request: Request) -> HTMLResponse | None:
+    """A 429 form once this address has used up its sign-in attempts, else None.
+
+    Every attempt counts, before any check: a password guess costs an scrypt hash, and
+    guessing must stay slow whether it succeeds or not.
+    """
+    settings = request.app.state.settings
+    limit = Limit("sign-in", settings.login_attempts_per_min / 60, settings.login_attempts_burst)
+    address = request.client.host if request.client else "unknown"
+    try:
+        request.app.state.login_limiter.take(address, limit)
+    except RateLimited as exc:
+        page = _form(request, f"too many sign-in attempts from {address}; try again in "
+                              f"{exc.retry_after:g} s", status=429)
+        page.headers["Retry-After"] = str(int(exc.retry_after))
+        return page
+    return None
 
 
 def _token_login(db, secret: str) -> str | None:

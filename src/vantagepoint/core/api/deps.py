@@ -15,19 +15,26 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from vantagepoint.config import CoreSettings
+from vantagepoint.core.audit import record_refusal
 from vantagepoint.core.auth import check_token, token_scopes
 from vantagepoint.core.ratelimit import Limit
 from vantagepoint.core.store.models import Token, User
 from vantagepoint.core.websession import cookie_secret
-from vantagepoint.errors import Forbidden, Unauthorized
+from vantagepoint.errors import AdminRefused, Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False)
 
 
 def get_db(request: Request) -> Iterator[Session]:
     """One transaction per request: committed on success, rolled back on error."""
-    with request.app.state.sessions.begin() as db:
-        yield db
+    sessions = request.app.state.sessions
+    try:
+        with sessions.begin() as db:
+            yield db
+    except AdminRefused as exc:
+        # Rolled back by now, so SQLite's write lock is free for the audit row's transaction.
+        record_refusal(sessions, request, exc.message)
+        raise
 
 
 def get_settings(request: Request) -> CoreSettings:
@@ -53,6 +60,9 @@ def authenticate(request, db: Session, secret: str) -> Token:
     app = request.app
     app.state.limiter.take(token.id, limit_for(app.state.settings, token))
     request.state.token = token  # the audit log names the token that acted
+    # ... also once the request's transaction is gone (a refused admin attempt):
+    request.state.caller = (token.user.name if token.user is not None
+                            else f"node {token.node_name}", token.id)
     return token
 
 
@@ -71,11 +81,12 @@ TokenDep = Annotated[Token, Depends(get_token)]
 
 
 def need_scope(token: Token, scope: str) -> None:
-    """Forbidden unless the token carries ``scope``."""
+    """Forbidden unless the token carries ``scope`` (AdminRefused for 'admin': audited)."""
     held = token_scopes(token)
     if scope not in held:
-        raise Forbidden(f"this route needs a token with the {scope!r} scope; token "
-                        f"{token.id} has: {', '.join(sorted(held)) or 'no scopes'}")
+        refusal = AdminRefused if scope == "admin" else Forbidden
+        raise refusal(f"this route needs a token with the {scope!r} scope; token "
+                      f"{token.id} has: {', '.join(sorted(held)) or 'no scopes'}")
 
 
 def _user_with(scope: str) -> Callable[[Token], User]:
@@ -95,7 +106,7 @@ _AdminScoped = Annotated[User, Depends(_user_with("admin"))]
 
 def get_admin(user: _AdminScoped) -> User:
     if not user.is_admin:
-        raise Forbidden("only an admin may do this")
+        raise AdminRefused("only an admin may do this")
     return user
 
 
