@@ -119,3 +119,14 @@ def test_sign_in_attempts_are_limited_per_address(core_settings):
         r = other.post("/login", data={"csrf": _nonce(other), "token": ADMIN_TOKEN},
                        follow_redirects=False)
         assert r.status_code == 303
+
+
+def test_admin_sections_follow_the_session_tokens_scopes(app_client):
+    weak = app_client.post("/api/v1/tokens", json={"scopes": ["read", "schedule"]}).json()
+    full = signed_in(app_client).get("/account").text
+    assert 'id="users"' in full and "admin (admin)" in full.replace("</span>", "")
+    app_client.cookies.clear()
+    page = signed_in(app_client, weak["token"]).get("/account").text
+    # The same admin, but a token whose admin requests would be refused: no admin forms.
+    assert 'id="users"' not in page and "(admin)" not in page
+    assert 'id="quota"' in page and 'id="tokens"' in page and 'id="quotas"' not in page

@@ -32,10 +32,15 @@ class LoginRequired(Unauthorized):
 
 @dataclass(frozen=True)
 class Viewer:
-    """The signed-in user and the CSRF token of their session."""
+    """The signed-in user, the CSRF token of their session, and whether it may administer.
+
+    ``admin`` asks for the session token's scope as well as the user's role: the admin
+    pages and forms would only be refused for a token without the 'admin' scope.
+    """
 
     user: User
     csrf: str
+    admin: bool = False
 
 
 def get_viewer(request: Request, db: SessionDep) -> Viewer:
@@ -46,7 +51,8 @@ def get_viewer(request: Request, db: SessionDep) -> Viewer:
     if "read" not in token_scopes(token):
         raise LoginRequired("this token lacks the 'read' scope the dashboard needs")
     request.app.state.limiter.take(token.id, limit_for(request.app.state.settings, token))
-    return Viewer(token.user, csrf_for(secret))
+    admin = token.user.is_admin and "admin" in token_scopes(token)
+    return Viewer(token.user, csrf_for(secret), admin)
 
 
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]
@@ -56,7 +62,7 @@ def render(request: Request, name: str, viewer: Viewer | None, status_code: int 
            **context: Any) -> HTMLResponse:
     """A full page with the layout's context (viewer, navigation, CSRF token)."""
     base = {"viewer": viewer, "version": vantagepoint.__version__,
-            "nav": items_for(viewer.user.is_admin) if viewer else [],
+            "nav": items_for(viewer.admin) if viewer else [],
             "path": request.url.path}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 

@@ -16,10 +16,11 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 @router.get("/account", response_class=HTMLResponse)
 def account_page(request: Request, db: SessionDep, settings: SettingsDep, viewer: ViewerDep):
-    """What the user may do with their account; the admin sections only for admins."""
+    """What the user may do with their account; the admin sections only for admins
+    signed in with a token that has the 'admin' scope."""
     user = viewer.user
     admin = {}
-    if user.is_admin:
+    if viewer.admin:
         admin = {"users": list_users(db, user), "quotas": all_quotas(db, settings, user),
                  "held": [n for n in list_nodes(db, settings, user) if n.status != "active"]}
     return render(request, "account.html", viewer, quota=my_quota(db, settings, user),
