@@ -133,6 +133,14 @@ def test_fleet_bench_runs():
         assert figures[f"checksum_match{suffix}"] == "1", figures
     assert 0 < float(figures["ingest_vs_copy"]) < 10, figures
 
+def test_agent_requests_bench_runs():
+    figures = _run("agent_requests.py", "--agents", "4", "--duration", "2", "--configs",
+                   "sqlite")
+    assert float(figures["requests_per_s_sqlite"]) > 0, figures
+    assert float(figures["core_cpu_us_per_request_sqlite"]) > 0, figures
+    assert figures["request_errors_sqlite"] == "0", figures
+
+
 def test_storage_bench_runs():
     from tests.conftest import PG_URL, _pg_reachable
 

@@ -43,6 +43,7 @@ from vantagepoint.core.bodylimit import BodyLimit
 from vantagepoint.core.bootstrap import ensure_admin
 from vantagepoint.core.duties import Coordinator, duty_status
 from vantagepoint.core.metrics import install as install_metrics
+from vantagepoint.core.principals import PrincipalCache
 from vantagepoint.core.processors import load_processors
 from vantagepoint.core.ratelimit import Limiter
 from vantagepoint.core.runtime import tune_gc
@@ -99,6 +100,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
     app.state.archivers = load_archivers(settings.archivers)
     app.state.limiter = Limiter()
     app.state.login_limiter = Limiter()  # sign-in attempts, by client address
+    app.state.principals = PrincipalCache(settings.token_cache_seconds)  # node tokens
     app.add_middleware(BodyLimit, settings=settings)
     app.include_router(api_router(), prefix=API_PREFIX)
     web.install(app)
@@ -116,7 +118,8 @@ def api_router() -> APIRouter:
         return {"status": "ok", "version": vantagepoint.__version__,
                 **duty_status(request.app)}
 
-    for module in (users, nodes, executions, schedules, results, files, layers, agent,
+    # The agents' routes first: routes are matched in order, and agents make most calls.
+    for module in (agent, users, nodes, executions, schedules, results, files, layers,
                    metadata, node_health):
         router.include_router(module.router)
     router.include_router(archivers.router)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from vantagepoint.core.api.deps import CurrentNode, SessionDep, SettingsDep
 from vantagepoint.core.api.nodes import node_out
@@ -54,20 +54,21 @@ def register(body: NodeRegistration, db: SessionDep, settings: SettingsDep,
     return node_out(node, settings.node_offline_seconds)
 
 
-def _node(db, name: str) -> Node:
-    node = db.scalar(select(Node).where(Node.name == name))
-    if node is None:
+def _touch(db, name: str, **values) -> None:
+    """Mark the node seen now (and set ``values``) in one UPDATE; NotFound if unknown."""
+    values.setdefault("last_seen", utcnow())
+    done = db.execute(update(Node).where(Node.name == name).values(**values)
+                      .execution_options(synchronize_session=False))
+    if done.rowcount == 0:
         raise NotFound(f"node {name!r} is not registered; POST /agent/register first")
-    return node
 
 
 @router.post("/heartbeat", summary="Heartbeat")
 def heartbeat(body: Heartbeat, db: SessionDep, node_name: CurrentNode) -> dict[str, float]:
     """Mark the node alive; the answer carries the core's clock."""
-    node, now = _node(db, node_name), utcnow()
-    node.last_seen = now
-    if body.ts is not None:
-        node.clock_skew_ms = (now.timestamp() - body.ts) * 1000.0
+    now = utcnow()
+    skew = {} if body.ts is None else {"clock_skew_ms": (now.timestamp() - body.ts) * 1000.0}
+    _touch(db, node_name, last_seen=now, **skew)
     return {"server_time": now.timestamp()}
 
 
@@ -83,7 +84,7 @@ def assignment(ex: Execution, part: ExecutionNode) -> Assignment:
 @router.get("/assignments", summary="This node's current work")
 def assignments(db: SessionDep, node_name: CurrentNode) -> list[Assignment]:
     """Executions being deployed or run in which this node's part is not final."""
-    _node(db, node_name).last_seen = utcnow()
+    _touch(db, node_name)
     rows = db.execute(
         select(Execution, ExecutionNode)
         .join(ExecutionNode, ExecutionNode.execution_id == Execution.id)

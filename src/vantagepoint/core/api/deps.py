@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from vantagepoint.config import CoreSettings
 from vantagepoint.core.audit import record_refusal
 from vantagepoint.core.auth import check_token, token_scopes
+from vantagepoint.core.principals import Principal
 from vantagepoint.core.ratelimit import Limit
 from vantagepoint.core.store.models import Token, User
 from vantagepoint.core.websession import cookie_secret
@@ -47,7 +48,7 @@ SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 SettingsDep = Annotated[CoreSettings, Depends(get_settings)]
 
 
-def limit_for(settings: CoreSettings, token: Token) -> Limit:
+def limit_for(settings: CoreSettings, token: Token | Principal) -> Limit:
     """The rate limit of a token's class (node or user)."""
     if token.kind == "node":
         return Limit("node", settings.rate_limit_node_per_s, settings.rate_limit_node_burst)
@@ -68,13 +69,16 @@ def authenticate(request, db: Session, secret: str) -> Token:
 
 def get_token(request: Request, db: SessionDep,
               creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Token:
+    return authenticate(request, db, _secret(request, creds))
+
+
+def _secret(request: Request, creds: HTTPAuthorizationCredentials | None) -> str:
     if creds is not None and creds.scheme.lower() == "bearer":
-        secret = creds.credentials
-    else:  # the dashboard's session cookie, CSRF-checked
-        secret = cookie_secret(request)
+        return creds.credentials
+    secret = cookie_secret(request)  # the dashboard's session cookie, CSRF-checked
     if secret is None:
         raise Unauthorized("missing token: send 'Authorization: Bearer <token>'")
-    return authenticate(request, db, secret)
+    return secret
 
 
 TokenDep = Annotated[Token, Depends(get_token)]
@@ -82,11 +86,14 @@ TokenDep = Annotated[Token, Depends(get_token)]
 
 def need_scope(token: Token, scope: str) -> None:
     """Forbidden unless the token carries ``scope`` (AdminRefused for 'admin': audited)."""
-    held = token_scopes(token)
+    _need(token.id, token_scopes(token), scope)
+
+
+def _need(token_id: int, held: frozenset[str], scope: str) -> None:
     if scope not in held:
         refusal = AdminRefused if scope == "admin" else Forbidden
         raise refusal(f"this route needs a token with the {scope!r} scope; token "
-                      f"{token.id} has: {', '.join(sorted(held)) or 'no scopes'}")
+                      f"{token_id} has: {', '.join(sorted(held)) or 'no scopes'}")
 
 
 def _user_with(scope: str) -> Callable[[Token], User]:
@@ -113,11 +120,24 @@ def get_admin(user: _AdminScoped) -> User:
 AdminUser = Annotated[User, Depends(get_admin)]
 
 
-def get_node_name(token: TokenDep) -> str:
-    if token.kind != "node" or not token.node_name:
+def get_principal(request: Request,
+                  creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
+    """The caller's verified token, from the process cache while fresh (no database; see
+    core/principals.py), counted against its rate limit. Agents' routes use it."""
+    secret, app = _secret(request, creds), request.app
+    cache = app.state.principals
+    principal = cache.get(secret) or cache.verify(app.state.sessions, secret)
+    app.state.limiter.take(principal.id, limit_for(app.state.settings, principal))
+    request.state.token = principal
+    request.state.caller = (f"node {principal.node_name}", principal.id)
+    return principal
+
+
+def get_node_name(principal: Annotated[Principal, Depends(get_principal)]) -> str:
+    if principal.kind != "node" or not principal.node_name:
         raise Forbidden("this route is for agents and needs a node token")
-    need_scope(token, "node")
-    return token.node_name
+    _need(principal.id, principal.scopes, "node")
+    return principal.node_name
 
 
 get_node_name.required_scope = "node"  # type: ignore[attr-defined]

@@ -140,6 +140,7 @@ def revoke_token(token_id: int, request: Request, db: SessionDep, user: CurrentU
         raise NotFound(f"no token {token_id}")
     outcome = "already revoked" if token.revoked_at is not None else "revoked"
     token.revoked_at = token.revoked_at or utcnow()
+    request.app.state.principals.forget(token_id)
     owner = token.user.name if token.user else f"node {token.node_name}"
     audit.record(db, request, user, "token.revoke", f"token {token_id} of {owner}", outcome)
 
