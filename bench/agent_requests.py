@@ -19,7 +19,6 @@ import asyncio
 import itertools
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,12 +32,7 @@ IDLE_SECONDS = 3.0
 
 def main() -> None:
     args = _args()
-    for config in args.configs.split(","):
-        with tempfile.TemporaryDirectory() as tmp:
-            figures = _run(config, args, Path(tmp))
-        suffix = "" if config == "pg" else "_sqlite"
-        for name, value in figures.items():
-            print(f"{name}{suffix}={value}", flush=True)
+    fleet.each_config(args.configs, lambda config, tmp: _run(config, args, tmp))
 
 
 def _args():

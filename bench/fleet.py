@@ -51,9 +51,14 @@ def main() -> None:
     args = _args()
     if args.small:
         args.agents, args.duration, args.backlog = 20, 6.0, 60
-    for config in args.configs.split(","):
+    each_config(args.configs, lambda config, tmp: _run_config(config, args, tmp))
+
+
+def each_config(configs: str, run) -> None:
+    """``run(config, tmp dir)`` for each of 'pg,sqlite'; its figures printed, _sqlite suffixed."""
+    for config in configs.split(","):
         with tempfile.TemporaryDirectory() as tmp:
-            figures = _run_config(config, args, Path(tmp))
+            figures = run(config, Path(tmp))
         suffix = "" if config == "pg" else "_sqlite"
         for name, value in figures.items():
             print(f"{name}{suffix}={value}", flush=True)
