@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from vantagepoint.core import files
 from vantagepoint.core.api.deps import (
@@ -109,7 +110,7 @@ def _pending(db, node: str, fetch_id: int) -> FileFetch:
 async def upload(fetch_id: int, request: Request, db: SessionDep, settings: SettingsDep,
                  node: CurrentNode) -> FileFetchOut:
     """The file's bytes as the request body; stored, then marked ready."""
-    fetch = _pending(db, node, fetch_id)
+    fetch = await run_in_threadpool(_pending, db, node, fetch_id)  # see _pushed
     try:
         size, digest = await files.receive(request.stream(), files.stored_path(settings, fetch),
                                            settings.max_file_bytes)
@@ -139,8 +140,7 @@ async def push(execution_id: int, request: Request, db: SessionDep, settings: Se
     """A file of an action's results, sent during and after the run; a newer copy of the
     same path replaces the older one, so users always download the latest."""
     clean = files.relative_path(path)
-    files.check_part(db, execution_id, node, action)
-    fetch = files.pushed(db, execution_id, node, action, clean)
+    fetch = await run_in_threadpool(_pushed, db, execution_id, node, action, clean)
     try:
         size, digest = await files.receive(request.stream(), files.stored_path(settings, fetch),
                                            settings.max_file_bytes)
@@ -148,3 +148,11 @@ async def push(execution_id: int, request: Request, db: SessionDep, settings: Se
         raise Invalid("the file is too large", [Problem("body", str(exc))]) from None
     fetch.state, fetch.reason, fetch.size, fetch.sha256 = "ready", None, size, digest
     return files.fetch_out(fetch)
+
+
+def _pushed(db, execution_id: int, node: str, action: str, path: str) -> FileFetch:
+    """The row of a pushed file, checked and added; run in a worker thread by the async
+    route: its first statement may wait for SQLite's write lock, which must never stall
+    the event loop (and with it the request that holds the lock)."""
+    files.check_part(db, execution_id, node, action)
+    return files.pushed(db, execution_id, node, action, path)
