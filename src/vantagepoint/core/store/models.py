@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from vantagepoint.core.store.types import UTCDateTime, utcnow
+from vantagepoint.core.store.types import ScalarJSON, UTCDateTime, utcnow
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -182,7 +182,7 @@ class Result(Base):
     action: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(64))
     ts: Mapped[float] = mapped_column(Float)
-    value: Mapped[Any] = mapped_column(JSON)
+    value: Mapped[Any] = mapped_column(ScalarJSON)
     value_num: Mapped[float | None] = mapped_column(Float)
     spool_id: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int] = mapped_column(BigInteger)
