@@ -18,6 +18,9 @@ Prints, one per line (the SQLite figures with the suffix _sqlite):
   copy_rows_per_s     a raw psycopg COPY of the same rows into a table shaped like results
   ingest_vs_copy      the ratio of the two (PostgreSQL only)
   api_p99_ms          p99 of heartbeat and upload calls in the steady phase
+  api_calls_per_s     calls answered per second in it, against api_offered_per_s
+  cpu_percent_core, cpu_percent_loadgen, cpu_percent_postgres
+                      where the CPU went in it (100 = one CPU; this machine has nproc)
   api_errors          calls that failed in the steady phase (retried, never dropped)
   lost, duplicated    rows missing or wrong / stored twice or never sent
 
@@ -130,7 +133,9 @@ async def _measure(config: str, url: str, cores: list, args) -> dict[str, str]:
         steady = fa.Latencies()
         stop = asyncio.Event()
         until = asyncio.get_running_loop().time() + args.duration
+        shares = _CpuShares(pids)
         await asyncio.gather(*(fa.steady(a, until, steady, stop) for a in agents))
+        shares = shares.percent()
         left = await fa.drain(agents, None)
         before = {a.name: a.seq for a in agents}
         jobs = fa.backlog_bodies(agents, args.backlog, args.retry_share)
@@ -154,16 +159,51 @@ async def _measure(config: str, url: str, cores: list, args) -> dict[str, str]:
         figures |= {"copy_rows_per_s": f"{copy:.0f}",
                     "ingest_vs_copy": f"{rows / seconds / copy:.3f}"}
     figures |= {"api_p99_ms": f"{steady.p99():.1f}", "api_calls": str(len(steady.ms)),
+                "api_calls_per_s": f"{len(steady.ms) / args.duration:.0f}",
+                "api_offered_per_s": f"{args.agents * (1 / 10 + 1 / 5):.0f}",
+                **{f"cpu_percent_{who}": f"{v:.0f}" for who, v in shares.items()},
                 "api_errors": str(steady.errors), "lost": str(lost), "unsent": str(left),
                 "duplicated": str(duplicated), "checksum_match": str(int(same))}
     return figures
+
+
+class _CpuShares:
+    """Where the machine's CPU went during the steady phase, in percent of one CPU."""
+
+    def __init__(self, core_pids: list[int]):
+        self.core_pids, self.start = core_pids, self._now()
+
+    def _now(self) -> tuple[float, float, float, float]:
+        return (_cpu_seconds(self.core_pids), time.process_time(),
+                _cpu_seconds(_pids_named("postgres")), time.perf_counter())
+
+    def percent(self) -> dict[str, float]:
+        end = self._now()
+        wall = end[3] - self.start[3]
+        return {who: (end[i] - self.start[i]) / wall * 100
+                for i, who in enumerate(("core", "loadgen", "postgres"))}
+
+
+def _pids_named(name: str) -> list[int]:
+    """Processes whose command is ``name`` (the database server's backends)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if stat.read_text().split(" ", 2)[1] == f"({name})":
+                pids.append(int(stat.parent.name))
+        except (OSError, IndexError):
+            continue
+    return pids
 
 
 def _cpu_seconds(pids: list[int]) -> float:
     """CPU time the core processes used so far (user and system)."""
     total = 0
     for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a backend that just ended
+            continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / os.sysconf("SC_CLK_TCK")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy import select, update
 
-from vantagepoint.core.api.deps import CurrentNode, SessionDep, SettingsDep
+from vantagepoint.core.api.deps import CurrentNode, SessionDep, SettingsDep, transaction
 from vantagepoint.core.api.nodes import node_out
 from vantagepoint.core.archive import enqueue
 from vantagepoint.core.ingest import ingest_counted
@@ -64,11 +64,12 @@ def _touch(db, name: str, **values) -> None:
 
 
 @router.post("/heartbeat", summary="Heartbeat")
-def heartbeat(body: Heartbeat, db: SessionDep, node_name: CurrentNode) -> dict[str, float]:
+def heartbeat(body: Heartbeat, request: Request, node_name: CurrentNode) -> dict[str, float]:
     """Mark the node alive; the answer carries the core's clock."""
     now = utcnow()
     skew = {} if body.ts is None else {"clock_skew_ms": (now.timestamp() - body.ts) * 1000.0}
-    _touch(db, node_name, last_seen=now, **skew)
+    with transaction(request) as db:
+        _touch(db, node_name, last_seen=now, **skew)
     return {"server_time": now.timestamp()}
 
 
@@ -82,17 +83,18 @@ def assignment(ex: Execution, part: ExecutionNode) -> Assignment:
 
 
 @router.get("/assignments", summary="This node's current work")
-def assignments(db: SessionDep, node_name: CurrentNode) -> list[Assignment]:
+def assignments(request: Request, node_name: CurrentNode) -> list[Assignment]:
     """Executions being deployed or run in which this node's part is not final."""
-    _touch(db, node_name)
-    rows = db.execute(
-        select(Execution, ExecutionNode)
-        .join(ExecutionNode, ExecutionNode.execution_id == Execution.id)
-        .where(ExecutionNode.node_name == node_name,
-               ExecutionNode.state.in_([s.value for s in NODE_ACTIVE]),
-               Execution.state.in_([s.value for s in OFFERED]))
-        .order_by(Execution.start_at))
-    return [assignment(ex, part) for ex, part in rows]
+    with transaction(request) as db:
+        _touch(db, node_name)
+        rows = db.execute(
+            select(Execution, ExecutionNode)
+            .join(ExecutionNode, ExecutionNode.execution_id == Execution.id)
+            .where(ExecutionNode.node_name == node_name,
+                   ExecutionNode.state.in_([s.value for s in NODE_ACTIVE]),
+                   Execution.state.in_([s.value for s in OFFERED]))
+            .order_by(Execution.start_at))
+        return [assignment(ex, part) for ex, part in rows]
 
 
 @router.post("/executions/{execution_id}/report", summary="Report this node's part")
@@ -130,10 +132,10 @@ def _note_failed_actions(db, ex: Execution, part: ExecutionNode,
 
 
 @router.post("/records", summary="Upload spooled results and log lines")
-def records(body: RecordBatch, request: Request, db: SessionDep,
-            node_name: CurrentNode) -> BatchAck:
+def records(body: RecordBatch, request: Request, node_name: CurrentNode) -> BatchAck:
     """Idempotent: a record already stored (same node, spool and seq) is skipped."""
-    ack, counts = ingest_counted(db, node_name, body)
-    enqueue(db, request.app.state.archivers, node_name, body)  # same transaction
-    request.app.state.metrics.ingest.count(db, node_name, "records", counts)
+    with transaction(request) as db:
+        ack, counts = ingest_counted(db, node_name, body)
+        enqueue(db, request.app.state.archivers, node_name, body)  # same transaction
+        request.app.state.metrics.ingest.count(db, node_name, "records", counts)
     return ack
