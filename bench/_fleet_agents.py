@@ -14,7 +14,7 @@ import random
 import time
 from dataclasses import dataclass, field
 
-import httpx
+from _http11 import Http11Pool
 
 from vantagepoint.wire import RecordBatch, ResultRecord
 
@@ -30,7 +30,7 @@ class Agent:
     token: str
     execution: int
     action: str
-    client: httpx.AsyncClient
+    client: Http11Pool  # shared by the agents of one core process
     spool_id: str = ""
     seq: int = 0
     pending: list[ResultRecord] = field(default_factory=list)
@@ -73,10 +73,9 @@ async def timed_post(agent: Agent, path: str, content: bytes, lat: Latencies | N
     """POST and note the latency; False on any failure (the caller retries later)."""
     start = time.perf_counter()
     try:
-        response = await agent.client.post(path, content=content,
-                                           headers={**agent.auth, **JSON})
+        response = await agent.client.post(path, content, {**agent.auth, **JSON})
         ok = response.status_code == 200
-    except httpx.HTTPError:
+    except (OSError, EOFError, ValueError, TimeoutError):
         ok = False
     if lat is not None:
         lat.ms.append((time.perf_counter() - start) * 1000)

@@ -26,6 +26,7 @@ import _fleet_agents as fa
 import _fleet_db as fdb
 import fleet
 import httpx
+from _http11 import Http11Pool
 
 IDLE_SECONDS = 3.0
 
@@ -65,8 +66,9 @@ def _run(config: str, args, tmp: Path) -> dict[str, str]:
 async def _measure(base: str, pid: int, args) -> dict[str, str]:
     limits = httpx.Limits(max_connections=args.concurrency,
                           max_keepalive_connections=args.concurrency)
+    pool = Http11Pool(base, args.concurrency)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60.0) as client:
-        agents = await fleet._enrol([client], args.agents)
+        agents = await fleet._enrol([client], [pool], args.agents)
         turn = itertools.cycle(agents)
         counts = {"ok": 0, "errors": 0}
         until = time.monotonic() + args.duration
@@ -79,6 +81,7 @@ async def _measure(base: str, pid: int, args) -> dict[str, str]:
                                for _ in range(args.concurrency)))
         seconds = time.perf_counter() - began
         cpu = fleet._cpu_seconds([pid]) - cpu - idle * seconds
+        await pool.aclose()
     calls = counts["ok"] + counts["errors"]
     return {"requests_per_s": f"{counts['ok'] / seconds:.0f}",
             "core_cpu_us_per_request": f"{cpu / max(calls, 1) * 1e6:.0f}",

@@ -42,6 +42,7 @@ from pathlib import Path
 import _fleet_agents as fa
 import _fleet_db as fdb
 import httpx
+from _http11 import Http11Pool
 
 TOKEN = "vpu_fleet-admin-token-0123456789abcdef"
 PG_URL = os.environ.get("VANTAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -128,8 +129,9 @@ async def _measure(config: str, url: str, cores: list, args) -> dict[str, str]:
                           max_keepalive_connections=args.connections)
     timeout = httpx.Timeout(60.0, pool=None)
     clients = [httpx.AsyncClient(base_url=b, limits=limits, timeout=timeout) for b in bases]
+    pools = [Http11Pool(b, args.connections) for b in bases]
     try:
-        agents = await _enrol(clients, args.agents)
+        agents = await _enrol(clients, pools, args.agents)
         steady = fa.Latencies()
         stop = asyncio.Event()
         until = asyncio.get_running_loop().time() + args.duration
@@ -146,7 +148,7 @@ async def _measure(config: str, url: str, cores: list, args) -> dict[str, str]:
         rows, seconds = await fa.burst(jobs, args.concurrency)
         cpu = _cpu_seconds(pids) - cpu - idle * seconds
     finally:
-        for client in clients:
+        for client in [*clients, *pools]:
             await client.aclose()
     sent = {(a.name, a.spool_id, seq): content for a in agents for seq, content in a.sent.items()}
     lost, duplicated, same = fdb.check(sent, fdb.stored_rows(url))
@@ -171,7 +173,8 @@ class _CpuShares:
     """Where the machine's CPU went during the steady phase, in percent of one CPU."""
 
     def __init__(self, core_pids: list[int]):
-        self.core_pids, self.start = core_pids, self._now()
+        self.core_pids = core_pids
+        self.start = self._now()
 
     def _now(self) -> tuple[float, float, float, float]:
         return (_cpu_seconds(self.core_pids), time.process_time(),
@@ -208,8 +211,10 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-async def _enrol(clients: list[httpx.AsyncClient], count: int) -> list[fa.Agent]:
-    """Node tokens, registrations and executions for ``count`` agents."""
+async def _enrol(clients: list[httpx.AsyncClient], pools: list[Http11Pool],
+                 count: int) -> list[fa.Agent]:
+    """Node tokens, registrations and executions for ``count`` agents (set up through
+    ``clients``; each agent then calls through the pool of its core process)."""
     admin = {"Authorization": f"Bearer {TOKEN}"}
     names = [f"fleet-{i:04d}" for i in range(count)]
     gate = asyncio.Semaphore(16)
@@ -229,7 +234,7 @@ async def _enrol(clients: list[httpx.AsyncClient], count: int) -> list[fa.Agent]
         group = names[first:first + GROUP]
         execution = await _execution(clients[0], admin, f"fleet{first // GROUP}", group)
         agents += [fa.Agent(name, tokens[first + j], execution, f"a{j}",
-                            clients[(first + j) % len(clients)]) for j, name in enumerate(group)]
+                            pools[(first + j) % len(pools)]) for j, name in enumerate(group)]
     return agents
 
 

@@ -59,11 +59,18 @@ class Outage:
 SQLITE_CHECKPOINT_PAGES = 10_000  # WAL pages (4 KiB) between automatic checkpoints
 
 
+POOL_SIZE, POOL_OVERFLOW = 20, 20  # PostgreSQL connections per core process
+
+
 def make_engine(url: str) -> Engine:
     """An engine for the URL; SQLite gets WAL, a busy timeout and immediate transactions."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # As many kept connections as requests a process serves at once: above the pool's
+        # size every checkout opened a new connection (a backend, the staging table) and
+        # closed it after, which held the fleet's heartbeats back. At most 40 per process.
+        engine = create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE,
+                               max_overflow=POOL_OVERFLOW)
         prepare_staging(engine)
         return engine
     if parsed.database and parsed.database != ":memory:":
