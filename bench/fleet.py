@@ -176,15 +176,18 @@ class _CpuShares:
         self.core_pids = core_pids
         self.start = self._now()
 
-    def _now(self) -> tuple[float, float, float, float]:
-        return (_cpu_seconds(self.core_pids), time.process_time(),
-                _cpu_seconds(_pids_named("postgres")), time.perf_counter())
+    def _now(self) -> tuple[float, float, dict[int, float], float]:
+        server = {pid: _cpu_seconds([pid]) for pid in _pids_named("postgres")}
+        return _cpu_seconds(self.core_pids), time.process_time(), server, time.perf_counter()
 
     def percent(self) -> dict[str, float]:
         end = self._now()
         wall = end[3] - self.start[3]
-        return {who: (end[i] - self.start[i]) / wall * 100
-                for i, who in enumerate(("core", "loadgen", "postgres"))}
+        # Backends that ended during the phase are left out (their CPU is no longer read).
+        server = sum(end[2][pid] - self.start[2][pid] for pid in end[2] if pid in self.start[2])
+        return {"core": (end[0] - self.start[0]) / wall * 100,
+                "loadgen": (end[1] - self.start[1]) / wall * 100,
+                "postgres": server / wall * 100}
 
 
 def _pids_named(name: str) -> list[int]:
