@@ -28,15 +28,21 @@ from vantagepoint.errors import AdminRefused, Forbidden, Unauthorized
 _bearer = HTTPBearer(auto_error=False)
 
 
+def transaction(request: Request) -> AbstractContextManager[Session]:
+    """The request's transaction: committed on success, rolled back on error. The agents'
+    hottest routes open it in their own body; as a dependency (``SessionDep``) it costs
+    two more hops to a worker thread (enter, exit)."""
+    return request.app.state.sessions.begin()
+
+
 def get_db(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed on success, rolled back on error."""
-    sessions = request.app.state.sessions
+    """One transaction per request (``transaction``), audited when an admin route refused."""
     try:
-        with sessions.begin() as db:
+        with transaction(request) as db:
             yield db
     except AdminRefused as exc:
         # Rolled back by now, so SQLite's write lock is free for the audit row's transaction.
-        record_refusal(sessions, request, exc.message)
+        record_refusal(request.app.state.sessions, request, exc.message)
         raise
 
 
@@ -47,12 +53,6 @@ def get_settings(request: Request) -> CoreSettings:
 # scope="function": commit before the response leaves, so an acknowledged upload
 # is durable even if the process dies right after answering.
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
-
-
-def transaction(request: Request) -> AbstractContextManager[Session]:
-    """The request's transaction opened in the route's own body, for the agents' hottest
-    routes: as a dependency it costs two more hops to a worker thread (enter, exit)."""
-    return request.app.state.sessions.begin()
 SettingsDep = Annotated[CoreSettings, Depends(get_settings)]
 
 
