@@ -170,10 +170,14 @@ class CoreSettings(BaseSettings):
         1000, ge=1, description="Requests one node token may make at once (an agent back "
                                 "online after an outage uploads its spool in a burst).")
     token_cache_seconds: float = Field(
-        5.0, ge=0, description="How long a core process trusts a node token it verified "
-                               "without asking the database again: a token revoked through "
-                               "another core process is refused within this bound (expiry "
-                               "is checked at every use); 0: look up every request.")
+        300.0, ge=0, description="How long a core process trusts a node token it verified "
+                                 "without asking the database again. A revocation empties "
+                                 "every process's cache within token_stamp_poll_seconds; "
+                                 "expiry is checked at every use. 0: look up every request.")
+    token_stamp_poll_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often each core process reads the store's token "
+                                      "stamp (bumped by every change to a token): a token "
+                                      "revoked anywhere is refused within about this long.")
     login_attempts_per_min: float = Field(
         6.0, ge=0, description="Dashboard sign-in attempts a minute one client address may "
                                "make on average (per core process); 0: unlimited.")

@@ -84,9 +84,11 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
         app.state.alarm_duty = AlarmDuty(app.state.sessions, settings, app.state.policies,
                                          notifiers)
         app.state.alarm_duty.start()
+        app.state.principals.watch(engine, settings.token_stamp_poll_seconds)
         try:
             yield
         finally:
+            app.state.principals.stop()
             app.state.alarm_duty.stop()
             coordinator.stop()
             engine.dispose()

@@ -269,6 +269,19 @@ class CalendarStamp(Base):
     stamp: Mapped[str] = mapped_column(String(32))
 
 
+class TokenStamp(Base):
+    """One row: a counter the database's triggers bump on every update or delete of a token.
+
+    Core processes cache verified node tokens; a counter other than the one they last
+    read tells them to forget the cache (see core/principals.py; migration 0023).
+    """
+
+    __tablename__ = "token_stamp"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class QuotaEntry(Base):
     """A debit (positive) or refund (negative) of a user's node time or data volume."""
 
