@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -51,3 +53,10 @@ def test_a_rolled_back_batch_leaves_nothing_and_the_next_one_goes_in(database_ur
     with sessions() as db:
         assert sorted(db.scalars(select(Result.seq))) == [2, 3]
     engine.dispose()
+
+
+@pytest.mark.parametrize("value", [0.066434, 1e16, -0.0, 1.7e9 + 0.123456, 5, -3, 2**70, True,
+                                   False, None, "x", 'é\n"\\', float("nan"), float("inf"),
+                                   {"a": [1, 2.5]}, [True, None]])
+def test_encode_writes_what_json_dumps_writes(value):
+    assert fastinsert.encode(value) == json.dumps(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 from sqlalchemy import func, select
@@ -11,11 +12,19 @@ from sqlalchemy.orm import Session
 
 from vantagepoint.core import transforms
 from vantagepoint.core.store import fastinsert
+from vantagepoint.core.store.db import database_key
 from vantagepoint.core.store.models import ExecutionNode, LogEntry, Result
 from vantagepoint.errors import Forbidden
 from vantagepoint.wire import BatchAck, LogRecord, RecordBatch, ResultRecord
 
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+# (database, node) -> executions the node is known to take part in. A node's part in an
+# execution is never taken away (rows of execution_nodes are not deleted), so what was
+# found once stays true: an upload asks the database only about executions new to it.
+_MEMBERSHIP: dict[tuple[str, str], frozenset[int]] = {}
+_MEMBERSHIP_MAX = 100_000  # (database, node) pairs; past this, start over
+_MEMBERSHIP_LOCK = threading.Lock()
 
 
 def ingest(db: Session, node: str, batch: RecordBatch) -> BatchAck:
@@ -41,14 +50,20 @@ def ingest_counted(db: Session, node: str,
 
 def _check_executions(db: Session, node: str, ids: set[int]) -> None:
     """A node may only write into executions it takes part in."""
-    if not ids:
+    key = (database_key(db.get_bind()), node)
+    unknown = ids - _MEMBERSHIP.get(key, frozenset())
+    if not unknown:
         return
     known = set(db.scalars(select(ExecutionNode.execution_id).where(
-        ExecutionNode.node_name == node, ExecutionNode.execution_id.in_(ids))))
-    missing = ids - known
+        ExecutionNode.node_name == node, ExecutionNode.execution_id.in_(unknown))))
+    missing = unknown - known
     if missing:
         raise Forbidden(f"node {node!r} takes no part in execution(s) "
                         f"{', '.join(map(str, sorted(missing)))}")
+    with _MEMBERSHIP_LOCK:
+        if len(_MEMBERSHIP) >= _MEMBERSHIP_MAX:
+            _MEMBERSHIP.clear()
+        _MEMBERSHIP[key] = _MEMBERSHIP.get(key, frozenset()) | known
 
 
 def numeric(value: Any) -> float | None:

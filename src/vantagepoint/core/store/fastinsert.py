@@ -10,6 +10,7 @@ commit (or roll back) with everything else the request wrote.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 
 from sqlalchemy import Engine, event
@@ -34,8 +35,24 @@ Row = tuple  # (execution_id, node, action, name, ts, value, value_num, spool_id
 
 
 def encode(value) -> str:
-    """A result's value as the JSON column stores it (what SQLAlchemy's JSON type writes)."""
+    """A result's value as the JSON column stores it (what SQLAlchemy's JSON type writes).
+
+    The scalars most results are take a short way to json.dumps's very text (its
+    encoder object cost more than the rest of a row's handling)."""
+    kind = type(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is str:
+        return _encode_str(value)
+    if kind is bool or value is None:
+        return _CONSTANTS[value]
     return json.dumps(value)
+
+
+_encode_str = json.encoder.encode_basestring_ascii  # json.dumps's own, for ensure_ascii
+_CONSTANTS = {True: "true", False: "false", None: "null"}
 
 
 def insert_results(db: Session, rows: Sequence[Row]) -> int:
