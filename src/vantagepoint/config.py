@@ -174,6 +174,10 @@ class CoreSettings(BaseSettings):
                                  "without asking the database again. A revocation empties "
                                  "every process's cache within token_stamp_poll_seconds; "
                                  "expiry is checked at every use. 0: look up every request.")
+    heartbeat_flush_seconds: float = Field(
+        1.0, gt=0, le=10, description="How often each core process writes the heartbeats it "
+                                      "answered (the latest per node, in one statement): a "
+                                      "node's last_seen and clock skew lag by about this long.")
     token_stamp_poll_seconds: float = Field(
         1.0, gt=0, le=60, description="How often each core process reads the store's token "
                                       "stamp (bumped by every change to a token): a token "

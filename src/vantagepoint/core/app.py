@@ -42,6 +42,7 @@ from vantagepoint.core.archive import drain_loop, load_archivers
 from vantagepoint.core.bodylimit import BodyLimit
 from vantagepoint.core.bootstrap import ensure_admin
 from vantagepoint.core.duties import Coordinator, duty_status
+from vantagepoint.core.heartbeats import HeartbeatBuffer
 from vantagepoint.core.metrics import install as install_metrics
 from vantagepoint.core.principals import PrincipalCache
 from vantagepoint.core.processors import load_processors
@@ -85,9 +86,11 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
                                          notifiers)
         app.state.alarm_duty.start()
         app.state.principals.watch(engine, settings.token_stamp_poll_seconds)
+        app.state.heartbeats.start(app.state.sessions, settings.heartbeat_flush_seconds)
         try:
             yield
         finally:
+            app.state.heartbeats.stop(app.state.sessions)
             app.state.principals.stop()
             app.state.alarm_duty.stop()
             coordinator.stop()
@@ -103,6 +106,7 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
     app.state.limiter = Limiter()
     app.state.login_limiter = Limiter()  # sign-in attempts, by client address
     app.state.principals = PrincipalCache(settings.token_cache_seconds)  # node tokens
+    app.state.heartbeats = HeartbeatBuffer()
     app.add_middleware(BodyLimit, settings=settings)
     app.include_router(api_router(), prefix=API_PREFIX)
     web.install(app)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select, update
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import event, select, update
 
 from vantagepoint.core.api.deps import CurrentNode, SessionDep, SettingsDep, transaction
 from vantagepoint.core.api.nodes import node_out
 from vantagepoint.core.archive import enqueue
+from vantagepoint.core.heartbeats import Beat
 from vantagepoint.core.ingest import ingest_counted
 from vantagepoint.core.plugins import model_of
 from vantagepoint.core.run.coordinator import lock_execution, step
@@ -34,7 +36,7 @@ OFFERED = [ExecState.DEPLOYING, ExecState.READY, ExecState.RUNNING]
 
 
 @router.post("/register", summary="Register or update this node")
-def register(body: NodeRegistration, db: SessionDep, settings: SettingsDep,
+def register(body: NodeRegistration, request: Request, db: SessionDep, settings: SettingsDep,
              node_name: CurrentNode) -> NodeOut:
     """Record the node's interfaces, attributes and tools; the name must be the token's."""
     if body.name != node_name:
@@ -51,6 +53,8 @@ def register(body: NodeRegistration, db: SessionDep, settings: SettingsDep,
     node.agent_version = body.agent_version
     node.registered_at, node.last_seen = now, now
     db.flush()
+    beats = request.app.state.heartbeats
+    event.listen(db, "after_commit", lambda _: beats.learn(node_name), once=True)
     return node_out(node, settings.node_offline_seconds)
 
 
@@ -64,13 +68,27 @@ def _touch(db, name: str, **values) -> None:
 
 
 @router.post("/heartbeat", summary="Heartbeat")
-def heartbeat(body: Heartbeat, request: Request, node_name: CurrentNode) -> dict[str, float]:
-    """Mark the node alive; the answer carries the core's clock."""
+async def heartbeat(body: Heartbeat, request: Request, node_name: CurrentNode) -> dict[str, float]:
+    """Mark the node alive; the answer carries the core's clock.
+
+    Async and without the database once the node is known: the beat is kept in memory
+    and written with the others within heartbeat_flush_seconds (core/heartbeats.py)."""
     now = utcnow()
-    skew = {} if body.ts is None else {"clock_skew_ms": (now.timestamp() - body.ts) * 1000.0}
-    with transaction(request) as db:
-        _touch(db, node_name, last_seen=now, **skew)
+    skew = None if body.ts is None else (now.timestamp() - body.ts) * 1000.0
+    beats = request.app.state.heartbeats
+    if beats.knows(node_name):
+        beats.note(node_name, Beat(now, skew))
+    else:
+        await run_in_threadpool(_first_beat, request, node_name, now, skew)
     return {"server_time": now.timestamp()}
+
+
+def _first_beat(request: Request, node_name: str, now, skew: float | None) -> None:
+    """Written at once: NotFound for a node not registered."""
+    with transaction(request) as db:
+        _touch(db, node_name, last_seen=now,
+               **({} if skew is None else {"clock_skew_ms": skew}))
+    request.app.state.heartbeats.learn(node_name)
 
 
 def assignment(ex: Execution, part: ExecutionNode) -> Assignment:
