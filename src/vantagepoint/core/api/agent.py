@@ -53,9 +53,15 @@ def register(body: NodeRegistration, request: Request, db: SessionDep, settings:
     node.agent_version = body.agent_version
     node.registered_at, node.last_seen = now, now
     db.flush()
-    beats = request.app.state.heartbeats
-    event.listen(db, "after_commit", lambda _: beats.learn(node_name), once=True)
+    event.listen(db, "after_commit", lambda _: _learn(request.app.state, node_name,
+                                                      body.attributes), once=True)
     return node_out(node, settings.node_offline_seconds)
+
+
+def _learn(state, node_name: str, attributes: dict) -> None:
+    """What this process keeps about a node, known once its registration committed."""
+    state.heartbeats.learn(node_name)
+    state.metrics.ingest.learn(node_name, attributes)
 
 
 def _touch(db, name: str, **values) -> None:

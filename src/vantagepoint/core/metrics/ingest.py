@@ -59,8 +59,12 @@ class IngestCounters:
         if cached and cached[1] > now:
             return cached[0]
         attributes = db.scalar(select(Node.attributes).where(Node.name == node)) or {}
+        return self.learn(node, attributes)
+
+    def learn(self, node: str, attributes: dict) -> str:
+        """Remember the node's type label from its attributes (as registered)."""
         value = attributes.get("type")
         label = value if value in NODE_TYPES else OTHER
         with self._lock:
-            self._types[node] = (label, now + TYPE_TTL_SECONDS)
+            self._types[node] = (label, time.monotonic() + TYPE_TTL_SECONDS)
         return label
