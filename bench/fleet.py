@@ -1,7 +1,10 @@
 """1,000 simulated agents against real core processes: ingest capacity, API latency, loss.
 
 Each agent is a real node (own token, registered, part of an execution) driven by one
-asyncio loop over real HTTP. Two phases per configuration:
+asyncio loop over real HTTP. Three phases per configuration:
+  warm-up   the steady load for --warmup seconds right after the executions start: every
+            agent's first calls, which take the cold paths (a node's first upload looks
+            up its executions); reported apart, as api_p99_warmup_ms
   steady    heartbeats every 10 s, 1 result/s uploaded in batches every 5 s, for
             --duration seconds: the latency of every heartbeat and upload (p99)
   backlog   every agent returns from an outage with --backlog results and uploads
@@ -18,13 +21,15 @@ Prints, one per line (the SQLite figures with the suffix _sqlite):
   copy_rows_per_s     a raw psycopg COPY of the same rows into a table shaped like results
   ingest_vs_copy      the ratio of the two (PostgreSQL only)
   api_p99_ms          p99 of heartbeat and upload calls in the steady phase
+  api_p99_warmup_ms   the same in the warm-up
   api_calls_per_s     calls answered per second in it, against api_offered_per_s
   cpu_percent_core, cpu_percent_loadgen, cpu_percent_postgres
                       where the CPU went in it (100 = one CPU; this machine has nproc)
-  api_errors          calls that failed in the steady phase (retried, never dropped)
+  api_errors          calls that failed in either phase (retried, never dropped)
   lost, duplicated    rows missing or wrong / stored twice or never sent
 
-Usage: python bench/fleet.py [--agents 1000] [--duration 60] [--backlog 300] [--small]
+Usage: python bench/fleet.py [--agents 1000] [--warmup 15] [--duration 60] [--backlog 300]
+                             [--small]
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ TOOL = {"name": "gen", "version": "1", "results": [{"name": "rtt"}]}
 def main() -> None:
     args = _args()
     if args.small:
-        args.agents, args.duration, args.backlog = 20, 6.0, 60
+        args.agents, args.warmup, args.duration, args.backlog = 20, 2.0, 6.0, 60
     each_config(args.configs, lambda config, tmp: _run_config(config, args, tmp))
 
 
@@ -71,6 +76,7 @@ def each_config(configs: str, run) -> None:
 def _args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=1000)
+    parser.add_argument("--warmup", type=float, default=15.0, help="warm-up phase, seconds")
     parser.add_argument("--duration", type=float, default=60.0, help="steady phase, seconds")
     parser.add_argument("--backlog", type=int, default=300, help="results per agent")
     parser.add_argument("--retry-share", type=float, default=0.05)
@@ -132,8 +138,10 @@ async def _measure(config: str, url: str, cores: list, args) -> dict[str, str]:
     pools = [Http11Pool(b, args.connections) for b in bases]
     try:
         agents = await _enrol(clients, pools, args.agents)
-        steady = fa.Latencies()
+        warmup, steady = fa.Latencies(), fa.Latencies()
         stop = asyncio.Event()
+        until = asyncio.get_running_loop().time() + args.warmup
+        await asyncio.gather(*(fa.steady(a, until, warmup, stop) for a in agents))
         until = asyncio.get_running_loop().time() + args.duration
         shares = _CpuShares(pids)
         await asyncio.gather(*(fa.steady(a, until, steady, stop) for a in agents))
@@ -160,11 +168,13 @@ async def _measure(config: str, url: str, cores: list, args) -> dict[str, str]:
         copy = fdb.copy_rate(url, backlog)
         figures |= {"copy_rows_per_s": f"{copy:.0f}",
                     "ingest_vs_copy": f"{rows / seconds / copy:.3f}"}
-    figures |= {"api_p99_ms": f"{steady.p99():.1f}", "api_calls": str(len(steady.ms)),
+    figures |= {"api_p99_ms": f"{steady.p99():.1f}",
+                "api_p99_warmup_ms": f"{warmup.p99():.1f}", "api_calls": str(len(steady.ms)),
                 "api_calls_per_s": f"{len(steady.ms) / args.duration:.0f}",
                 "api_offered_per_s": f"{args.agents * (1 / 10 + 1 / 5):.0f}",
                 **{f"cpu_percent_{who}": f"{v:.0f}" for who, v in shares.items()},
-                "api_errors": str(steady.errors), "lost": str(lost), "unsent": str(left),
+                "api_errors": str(steady.errors + warmup.errors), "lost": str(lost),
+                "unsent": str(left),
                 "duplicated": str(duplicated), "checksum_match": str(int(same))}
     return figures
 

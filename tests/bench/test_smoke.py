@@ -128,6 +128,7 @@ def test_fleet_bench_runs():
     for suffix in ("", "_sqlite"):
         assert float(figures[f"ingest_rows_per_s{suffix}"]) > 0, figures
         assert float(figures[f"api_p99_ms{suffix}"]) > 0, figures
+        assert float(figures[f"api_p99_warmup_ms{suffix}"]) > 0, figures
         assert int(figures[f"api_calls{suffix}"]) > 20, figures  # heartbeats and uploads
         assert figures[f"lost{suffix}"] == "0" and figures[f"duplicated{suffix}"] == "0"
         assert figures[f"checksum_match{suffix}"] == "1", figures
