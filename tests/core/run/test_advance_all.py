@@ -48,7 +48,7 @@ def test_parts_changed_elsewhere_are_acted_on_at_the_next_tick(app_client, datab
     _sql(database_url, "UPDATE execution_nodes SET state = 'ready' WHERE execution_id = :e", e=ex)
     wait_until(lambda: _state(app_client, ex) in ("ready", "running"), timeout=10,
                what="the barrier passed")
-    assert time.monotonic() - began < coordinator.BACKSTOP_SECONDS / 2  # not the backstop
+    assert time.monotonic() - began < 5  # well before any backstop
 
 
 def test_a_deadline_is_acted_on_with_nothing_changed(app_client, database_url):
@@ -62,14 +62,15 @@ def test_a_deadline_is_acted_on_with_nothing_changed(app_client, database_url):
 
 
 def test_the_due_time_is_the_first_deadline_ahead(core_settings):
+    core_settings = core_settings.model_copy(update={"end_grace_seconds": 2.0})
     now = utcnow()
     start = now + timedelta(seconds=core_settings.deploy_ahead_seconds + 2)
     queued = ("queued", start, None, 30.0, ("assigned", 2, now))
     assert coordinator._due(queued, core_settings, now) == now + timedelta(seconds=2)  # deploy
     later = ("queued", start + timedelta(hours=1), None, 30.0, ("assigned", 2, now))
-    assert coordinator._due(later, core_settings, now) == now + timedelta(
-        seconds=coordinator.BACKSTOP_SECONDS)
+    backstop = (coordinator._due(later, core_settings, now) - now).total_seconds()
+    assert coordinator.BACKSTOP_SECONDS / 2 <= backstop <= coordinator.BACKSTOP_SECONDS
     running = ("running", now - timedelta(seconds=60), now - timedelta(seconds=29), 30.0)
     end = now + timedelta(seconds=1 + core_settings.end_grace_seconds)
-    assert coordinator._due(running, core_settings, now) == min(
-        end, now + timedelta(seconds=coordinator.BACKSTOP_SECONDS))
+    assert end < now + timedelta(seconds=coordinator.BACKSTOP_SECONDS / 2)
+    assert coordinator._due(running, core_settings, now) == end

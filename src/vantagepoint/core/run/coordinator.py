@@ -12,6 +12,7 @@ agent's report; each runs in its own transaction with the row locked.
 from __future__ import annotations
 
 import logging
+import random
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -149,8 +150,9 @@ def advance_all(sessions: sessionmaker, settings: CoreSettings) -> None:
 
     A step depends on the execution, its parts and the clock only, so an execution whose
     row and parts are as they were at its last step is stepped again only once the clock
-    reaches one of its deadlines (or BACKSTOP_SECONDS have passed, in case). Without this
-    the tick loaded every part of every active execution four times a second.
+    reaches one of its deadlines (or, in case, after a backstop of BACKSTOP_SECONDS, drawn
+    from its second half so that the executions' backstops do not fall on one tick).
+    Without this the tick loaded every part of every active execution four times a second.
     """
     database, now = database_key(sessions.kw["bind"]), utcnow()
     with sessions() as db:
@@ -169,7 +171,7 @@ def advance_all(sessions: sessionmaker, settings: CoreSettings) -> None:
         del _LAST[key]  # final now, or gone
 
 
-BACKSTOP_SECONDS = 5.0
+BACKSTOP_SECONDS = 30.0
 # (database, execution) -> (fingerprint at its last step, when to step it again anyway)
 _LAST: dict[tuple[str, int], tuple[tuple, datetime]] = {}
 
@@ -201,5 +203,5 @@ def _due(fingerprint: tuple, settings: CoreSettings, now: datetime) -> datetime:
               start_at + timedelta(seconds=settings.ready_timeout_seconds)]
     if run_at is not None:
         points += [run_at, run_at + timedelta(seconds=duration + settings.end_grace_seconds)]
-    backstop = now + timedelta(seconds=BACKSTOP_SECONDS)
+    backstop = now + timedelta(seconds=BACKSTOP_SECONDS * random.uniform(0.5, 1.0))
     return min([p for p in points if p > now] + [backstop])
