@@ -23,6 +23,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from vantagepoint.core.store.db import Outage
 from vantagepoint.core.store.models import Node
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class HeartbeatBuffer:
         self._known: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._outage = Outage(log, "heartbeats")
 
     def knows(self, node: str) -> bool:
         return node in self._known
@@ -111,6 +113,7 @@ class HeartbeatBuffer:
     def _try_flush(self, sessions: sessionmaker[Session]) -> None:
         try:
             self.flush(sessions)
-        except Exception as exc:  # noqa: BLE001 - a database down or restarting: next time
-            log.warning("%d heartbeat(s) not written yet: %s", self.pending(),
-                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            self._outage.ok()
+        except Exception as exc:  # noqa: BLE001 - kept for the next try either way
+            if not self._outage.failed(exc):  # a database away is said once, not each second
+                log.exception("writing %d heartbeat(s) failed; trying again", self.pending())

@@ -154,9 +154,9 @@ def advance_all(sessions: sessionmaker, settings: CoreSettings) -> None:
     from its second half so that the executions' backstops do not fall on one tick).
     Without this the tick loaded every part of every active execution four times a second.
     """
-    database, now = database_key(sessions.kw["bind"]), utcnow()
+    now = utcnow()
     with sessions() as db:
-        seen = _fingerprints(db)
+        database, seen = database_key(db.get_bind()), _fingerprints(db)
     for execution_id, fingerprint in seen.items():
         last = _LAST.get((database, execution_id))
         if last is not None and last[0] == fingerprint and now < last[1]:
