@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from sqlalchemy import select
@@ -60,3 +61,33 @@ def test_a_rolled_back_batch_leaves_nothing_and_the_next_one_goes_in(database_ur
                                    {"a": [1, 2.5]}, [True, None]])
 def test_encode_writes_what_json_dumps_writes(value):
     assert fastinsert.encode(value) == json.dumps(value)
+
+
+@pytest.mark.parametrize("first_commits", [True, False])
+def test_a_twin_upload_in_flight_is_stored_once(database_url, first_commits):
+    """The second of two uploads of one batch waits for the first, then stores only what
+    the first did not (on PostgreSQL: its COPY fails on the key, the staging way runs)."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    sessions = make_sessionmaker(engine)
+    rows = _rows("spool-0004", range(1, 6))
+    first = sessions()
+    first.begin()
+    assert fastinsert.insert_results(first, rows) == 5
+    twin: dict[str, int] = {}
+
+    def upload_twin():
+        with sessions.begin() as db:
+            twin["stored"] = fastinsert.insert_results(db, rows + _rows("spool-0004", [6]))
+
+    thread = threading.Thread(target=upload_twin)
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive()  # waiting on the first upload's uncommitted keys or lock
+    first.commit() if first_commits else first.rollback()
+    first.close()
+    thread.join(10)
+    assert twin["stored"] == (1 if first_commits else 6)
+    with sessions() as db:
+        assert sorted(db.scalars(select(Result.seq))) == [1, 2, 3, 4, 5, 6]
+    engine.dispose()

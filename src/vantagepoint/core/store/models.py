@@ -160,6 +160,8 @@ class Result(Base):
     On PostgreSQL the table is partitioned by week of ``ts`` (migration 0021,
     core/store/partitions.py), so its keys also hold ts: primary key (id, ts) and
     uq_results_origin (node_name, spool_id, seq, ts); a retried record has the same ts.
+    There, execution_id has no foreign key (0024): its check was most of the server's
+    CPU in ingest, which admits only executions the node takes part in.
     """
 
     __tablename__ = "results"
