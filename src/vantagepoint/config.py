@@ -150,6 +150,11 @@ class CoreSettings(BaseSettings):
         1.0, ge=0, description="How long /metrics reuses the gauges it read from the database "
                                "(executions, heartbeats, archivers) before reading again.")
 
+    access_log: bool = Field(
+        True, description="Log a line per request (uvicorn's access log, credentials masked). "
+                          "Behind nginx, which logs every request itself, false saves each core "
+                          "process the few per cent of its CPU the lines cost.")
+
     # --- production: hardening (issue 8) ---
     max_body_bytes: int = Field(
         1024**2, gt=0, description="Largest request body of the API and dashboard (413 beyond); "

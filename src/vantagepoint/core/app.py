@@ -181,5 +181,5 @@ def serve(settings: CoreSettings, host: str = "127.0.0.1", port: int = 8080) -> 
 
     app = create_app(settings)
     app.state.owns_process = True  # the collector may be tuned for the core (runtime.tune_gc)
-    uvicorn.run(app, host=host, port=port, log_level="info",
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=settings.access_log,
                 timeout_graceful_shutdown=5, log_config=redact.uvicorn_log_config(settings))
