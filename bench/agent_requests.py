@@ -52,7 +52,7 @@ def _run(config: str, args, tmp: Path) -> dict[str, str]:
         else fdb.create_pg(args.pg_url)
     proc = None
     try:
-        proc, base = fleet._start_core(url, tmp, 0, access_log=config == "sqlite")
+        proc, base = fleet._start_core(url, tmp, 0)
         print(f"core_pid={proc.pid}", file=sys.stderr, flush=True)
         return asyncio.run(_measure(base, proc.pid, args))
     finally:

@@ -101,7 +101,7 @@ def _run_config(config: str, args, tmp: Path) -> dict[str, str]:
     cores = []
     try:
         for i in range(2 if config == "pg" else 1):
-            cores.append(_start_core(url, tmp, i, access_log=config == "sqlite"))
+            cores.append(_start_core(url, tmp, i))
         return asyncio.run(_measure(config, url, cores, args))
     finally:
         for proc, _ in cores:
@@ -111,9 +111,10 @@ def _run_config(config: str, args, tmp: Path) -> dict[str, str]:
             fdb.drop_pg(args.pg_url, drop)
 
 
-def _start_core(database_url: str, tmp: Path, index: int, access_log: bool):
+def _start_core(database_url: str, tmp: Path, index: int):
     """``vantage core`` as users run it, on a free loopback port; the PostgreSQL ones as
     docs/production.md sets them up, leaving the access log to nginx."""
+    access_log = database_url.startswith("sqlite")  # the embedded default, as it comes
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
